@@ -1,0 +1,27 @@
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { defineConfig } from "vitest/config"
+
+const root = path.dirname(fileURLToPath(import.meta.url))
+const pkg = (name: string, file = "index.ts") => path.join(root, "packages", name, "src", file)
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@streamvisor\/core\/promise$/, replacement: pkg("core", "promise.ts") },
+      ...["core", "testkit", "anthropic", "openai", "google", "ollama", "supervisor"].map((name) => ({
+        find: new RegExp(`^@streamvisor/${name}$`),
+        replacement: pkg(name)
+      }))
+    ]
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: "forks",
+    reporters: ["default"],
+    sequence: { hooks: "stack" }
+  }
+})

@@ -1,0 +1,252 @@
+/**
+ * The ledger counts every provider stream opened and released and lists the
+ * ones still live. Tests, the demo and the supervisor's shutdown report read it;
+ * `acquire` is the only writer.
+ *
+ * `Ledger` is a `Context.Reference`: a program that provides none writes to one
+ * process-wide ledger, and a test provides a fresh one with `Ledger.layer`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * How a stream ended: read to its end, failed, or cut short by its consumer
+ * (interruption, `take`, `break`, abort, timeout).
+ *
+ * @since 0.1.0
+ */
+export type Outcome = "completed" | "failed" | "cancelled"
+
+/**
+ * @since 0.1.0
+ */
+export interface TokenCount {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/**
+ * A stream that has been opened and not yet released.
+ *
+ * @since 0.1.0
+ */
+export interface LiveStream {
+  readonly id: number
+  readonly provider: string
+  readonly model: string
+  readonly openedAt: Date
+  readonly usage: TokenCount
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly opened: number
+  readonly released: number
+  readonly live: ReadonlyArray<LiveStream>
+  readonly outcomes: Readonly<Record<Outcome, number>>
+  /** Tokens recorded by every stream, released or live, including cut ones. */
+  readonly usage: TokenCount
+}
+
+/**
+ * One stream's line in the ledger. `release` returns `true` the first time and
+ * `false` after that, so double release is visible.
+ *
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly id: number
+  readonly isReleased: boolean
+  readonly recordUsage: (inputTokens: number, outputTokens: number) => void
+  readonly release: (outcome: Outcome) => boolean
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly open: (provider: string, model: string) => Entry
+  readonly snapshot: () => Snapshot
+  /**
+   * Calls `listener` once no stream is live (at once if none is); returns a
+   * function that cancels the wait.
+   */
+  readonly onNoneLive: (listener: () => void) => () => void
+  /** Extra releases attempted after the first; a non-zero value is a bug. */
+  readonly doubleReleases: () => number
+}
+
+class EntryImpl implements Entry {
+  usageIn = 0
+  usageOut = 0
+  isReleased = false
+  constructor(
+    readonly ledger: LedgerImpl,
+    readonly id: number,
+    readonly provider: string,
+    readonly model: string,
+    readonly openedAt: Date
+  ) {}
+  recordUsage = (inputTokens: number, outputTokens: number): void => {
+    this.ledger.usageIn += inputTokens - this.usageIn
+    this.ledger.usageOut += outputTokens - this.usageOut
+    this.usageIn = inputTokens
+    this.usageOut = outputTokens
+  }
+  release = (outcome: Outcome): boolean => {
+    if (this.isReleased) {
+      this.ledger.doubles++
+      return false
+    }
+    this.isReleased = true
+    this.ledger.close(this, outcome)
+    return true
+  }
+}
+
+class LedgerImpl implements Service {
+  nextId = 1
+  opened = 0
+  released = 0
+  doubles = 0
+  usageIn = 0
+  usageOut = 0
+  readonly outcomes: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 }
+  readonly live = new Map<number, EntryImpl>()
+  waiters = new Set<() => void>()
+
+  open = (provider: string, model: string): Entry => {
+    const entry = new EntryImpl(this, this.nextId++, provider, model, new Date())
+    this.opened++
+    this.live.set(entry.id, entry)
+    return entry
+  }
+  close(entry: EntryImpl, outcome: Outcome): void {
+    this.released++
+    this.outcomes[outcome]++
+    this.live.delete(entry.id)
+    if (this.live.size === 0 && this.waiters.size > 0) {
+      const waiters = Array.from(this.waiters)
+      this.waiters.clear()
+      for (const wake of waiters) wake()
+    }
+  }
+  snapshot = (): Snapshot => ({
+    opened: this.opened,
+    released: this.released,
+    outcomes: { ...this.outcomes },
+    usage: { inputTokens: this.usageIn, outputTokens: this.usageOut },
+    live: Array.from(this.live.values(), (e) => ({
+      id: e.id,
+      provider: e.provider,
+      model: e.model,
+      openedAt: e.openedAt,
+      usage: { inputTokens: e.usageIn, outputTokens: e.usageOut }
+    }))
+  })
+  onNoneLive = (listener: () => void): () => void => {
+    if (this.live.size === 0) {
+      listener()
+      return () => {}
+    }
+    this.waiters.add(listener)
+    return () => {
+      this.waiters.delete(listener)
+    }
+  }
+  doubleReleases = (): number => this.doubles
+}
+
+/**
+ * Make a fresh, empty ledger.
+ *
+ * @since 0.1.0
+ */
+export const make = (): Service => new LedgerImpl()
+
+/**
+ * The process-wide ledger used when a program provides none.
+ *
+ * @since 0.1.0
+ */
+export const global: Service = make()
+
+/**
+ * The ledger service. A `Context.Reference`, so it never appears in a
+ * stream's requirements; it defaults to {@link global}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Ledger extends Context.Reference<Ledger>()("@streamvisor/core/Ledger", {
+  defaultValue: (): Service => global
+}) {}
+
+/**
+ * A layer with a fresh ledger, for tests and isolated programs.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Ledger> = Layer.sync(Ledger, make)
+
+/**
+ * The current ledger's counts and live streams.
+ *
+ * @since 0.1.0
+ */
+export const snapshot: Effect.Effect<Snapshot> = Effect.map(Ledger, (ledger) => ledger.snapshot())
+
+/**
+ * Raised by {@link assertNoneLive} when streams are still open.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LeakDetected extends Data.TaggedError("LeakDetected")<{
+  readonly message: string
+  readonly live: ReadonlyArray<LiveStream>
+}> {}
+
+const describe = (live: ReadonlyArray<LiveStream>): string =>
+  `${live.length} stream(s) still live: ` +
+  live.map((s) => `#${s.id} ${s.provider}/${s.model} since ${s.openedAt.toISOString()}`).join(", ")
+
+/**
+ * Fails with `LeakDetected` if any stream is live right now.
+ *
+ * @since 0.1.0
+ */
+export const assertNoneLive: Effect.Effect<void, LeakDetected> = Effect.flatMap(Ledger, (ledger) => {
+  const live = ledger.snapshot().live
+  return live.length === 0 ? Effect.void : Effect.fail(new LeakDetected({ message: describe(live), live }))
+})
+
+/**
+ * Waits, at most `timeout`, until no stream is live; fails with `LeakDetected`
+ * listing the survivors otherwise. For releases that finish on another fiber
+ * or at garbage collection.
+ *
+ * @since 0.1.0
+ */
+export const awaitNoneLive = (timeout: Duration.DurationInput): Effect.Effect<void, LeakDetected> =>
+  Effect.flatMap(Ledger, (ledger) =>
+    Effect.async<void>((resume) => {
+      const cancel = ledger.onNoneLive(() => resume(Effect.void))
+      return Effect.sync(cancel)
+    }).pipe(
+      Effect.timeoutFail({
+        duration: Duration.decode(timeout),
+        onTimeout: () => {
+          const live = ledger.snapshot().live
+          return new LeakDetected({ message: describe(live), live })
+        }
+      })
+    ))

@@ -1,0 +1,282 @@
+/**
+ * The machinery behind `acquire`: a plain async loop that reads the SDK's
+ * iterator, decodes each item straight into a bounded buffer, and hands the
+ * buffer to the Effect side as one `Chunk` per pull.
+ *
+ * Why this shape (see ARCHITECTURE.md): one Effect pull per event costs ~3× the
+ * raw SDK loop; one pull per batch costs ~1.06×. A waiting pull is woken at most
+ * once per macrotask (`setImmediate`), so events that arrive together travel
+ * together and no event waits longer than one macrotask. The buffer is bounded:
+ * when it holds `highWaterMark` events the loop stops calling `next()` until the
+ * consumer takes them, so a slow consumer backs up into the socket, not memory.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Ledger from "../Ledger.js"
+import * as LlmError from "../LlmError.js"
+
+/** @internal */
+export interface Decoder<A, B> {
+  /**
+   * Decode one item. Return `true` when it was the provider's terminal event:
+   * the stream then ends (after `end`) without waiting for the body to close,
+   * and the rest of the body is drained in the background so the socket can
+   * go back to the pool.
+   */
+  readonly step: (item: A, emit: (b: B) => void) => boolean | void
+  readonly end?: ((emit: (b: B) => void) => void) | undefined
+}
+
+/** @internal */
+export interface DecoderContext {
+  readonly provider: string
+  readonly model: string
+  readonly signal: AbortSignal
+  readonly recordUsage: (inputTokens: number, outputTokens: number) => void
+}
+
+/** @internal */
+export interface PumpOptions<A, B> {
+  readonly provider: string
+  readonly model: string
+  readonly open: (signal: AbortSignal) => AsyncIterable<A> | PromiseLike<AsyncIterable<A>>
+  readonly decoder?: ((context: DecoderContext) => Decoder<A, B>) | undefined
+  readonly mapError?: ((cause: unknown) => LlmError.LlmError) | undefined
+  readonly highWaterMark?: number | undefined
+  readonly returnTimeout?: number | undefined
+  readonly drainTimeout?: number | undefined
+}
+
+type Resume<B> = (effect: Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>>) => void
+
+const identity = <A, B>(): Decoder<A, B> => ({ step: (item, emit) => emit(item as unknown as B) })
+
+const DEFAULT_HIGH_WATER_MARK = 1024
+const DEFAULT_RETURN_TIMEOUT = 2_000
+const DEFAULT_DRAIN_TIMEOUT = 1_000
+
+/** @internal */
+export class Pump<A, B> {
+  private buffer: Array<B> = []
+  private state: "running" | "done" | "failed" = "running"
+  private error: LlmError.LlmError | undefined = undefined
+  private waiter: Resume<B> | undefined = undefined
+  private immediate: ReturnType<typeof setImmediate> | undefined = undefined
+  private space: (() => void) | undefined = undefined
+  private iterator: AsyncIterator<A> | undefined = undefined
+  private released = false
+  private draining: Promise<void> | undefined = undefined
+  private readonly controller = new AbortController()
+  private readonly highWaterMark: number
+
+  constructor(
+    private readonly options: PumpOptions<A, B>,
+    private readonly entry: Ledger.Entry
+  ) {
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
+  }
+
+  /** Start reading. Never throws and never rejects. */
+  start(): void {
+    this.run().then(undefined, (cause) => this.fail(this.toError(cause)))
+  }
+
+  private readonly emit = (b: B): void => {
+    this.buffer.push(b)
+  }
+
+  private async run(): Promise<void> {
+    const { options } = this
+    const signal = this.controller.signal
+    const decoder = options.decoder
+      ? options.decoder({
+        provider: options.provider,
+        model: options.model,
+        signal,
+        recordUsage: this.entry.recordUsage
+      })
+      : identity<A, B>()
+    const step = decoder.step
+    const emit = this.emit
+    try {
+      const iterable = await options.open(signal)
+      const iterator = iterable[Symbol.asyncIterator]()
+      this.iterator = iterator
+      if (this.released) {
+        // Released while the request was opening: the release could not reach
+        // this iterator, so close it here.
+        await iterator.return?.()
+        return
+      }
+      let terminal = false
+      for (;;) {
+        if (this.buffer.length >= this.highWaterMark) {
+          await new Promise<void>((resolve) => {
+            this.space = resolve
+          })
+          if (this.released) return
+        }
+        const result = await iterator.next()
+        if (this.released) return
+        if (result.done) break
+        if (step(result.value, emit) === true) {
+          terminal = true
+          break
+        }
+        if (this.waiter !== undefined && this.immediate === undefined && this.buffer.length > 0) {
+          this.immediate = setImmediate(this.flush)
+        }
+      }
+      if (decoder.end) decoder.end(emit)
+      this.settle("done", undefined)
+      if (terminal) this.draining = this.drain(iterator)
+    } catch (cause) {
+      if (this.released) return // our own abort: a quiet end
+      this.fail(this.toError(cause))
+    }
+  }
+
+  /**
+   * Read what follows the terminal event (usually nothing but the end of the
+   * body) so the socket returns to the pool; abort if it takes too long.
+   */
+  private async drain(iterator: AsyncIterator<A>): Promise<void> {
+    const timer = setTimeout(() => this.controller.abort(), this.options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT)
+    try {
+      while (!(await iterator.next()).done) {
+        // trailing bytes after the terminal event are not events
+      }
+    } catch {
+      // aborted or cut after the terminal event: the answer was already complete
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private toError(cause: unknown): LlmError.LlmError {
+    if (LlmError.isLlmError(cause)) return cause
+    if (this.options.mapError) {
+      try {
+        return this.options.mapError(cause)
+      } catch (mappingFailure) {
+        cause = mappingFailure
+      }
+    }
+    return new LlmError.Unknown({
+      provider: this.options.provider,
+      message: `${this.options.provider}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause
+    })
+  }
+
+  private fail(error: LlmError.LlmError): void {
+    this.settle("failed", error)
+  }
+
+  private settle(state: "done" | "failed", error: LlmError.LlmError | undefined): void {
+    if (this.state !== "running") return
+    this.state = state
+    this.error = error
+    if (this.waiter !== undefined) this.flush()
+  }
+
+  private readonly flush = (): void => {
+    this.immediate = undefined
+    const resume = this.waiter
+    if (resume === undefined) return
+    const next = this.poll()
+    if (next !== undefined) {
+      this.waiter = undefined
+      resume(next)
+    }
+  }
+
+  private poll(): Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>> | undefined {
+    if (this.buffer.length > 0) {
+      const chunk = Chunk.unsafeFromArray(this.buffer)
+      this.buffer = []
+      const space = this.space
+      if (space !== undefined) {
+        this.space = undefined
+        space()
+      }
+      return Effect.succeed(chunk)
+    }
+    if (this.state === "done") return Effect.fail(Option.none())
+    if (this.state === "failed") return Effect.fail(Option.some(this.error!))
+    return undefined
+  }
+
+  /** The Effect side: one chunk per pull, waiting when the buffer is empty. */
+  readonly pull: Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>> = Effect.suspend(() => {
+    const ready = this.poll()
+    if (ready !== undefined) return ready
+    return Effect.async<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>>((resume) => {
+      this.waiter = resume
+      return Effect.sync(() => {
+        this.waiter = undefined
+      })
+    })
+  })
+
+  /**
+   * Abort the request first, then close the iterator (a generator's `return()`
+   * waits behind a pending `next()`, which only the abort ends promptly), then
+   * record the release. Runs its effects once; later calls only count.
+   */
+  async release(): Promise<void> {
+    if (this.released) {
+      this.entry.release("cancelled")
+      return
+    }
+    this.released = true
+    const state = this.state
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate)
+      this.immediate = undefined
+    }
+    this.waiter = undefined
+    // A source that failed in the decoder (not in `next()`) is still open, so
+    // anything short of a clean end is aborted.
+    if (state !== "done") this.controller.abort()
+    const space = this.space
+    if (space !== undefined) {
+      this.space = undefined
+      space()
+    }
+    if (this.draining !== undefined) await this.draining
+    const iterator = this.iterator
+    if (state !== "done" && iterator?.return !== undefined) {
+      await boundedReturn(iterator, this.options.returnTimeout ?? DEFAULT_RETURN_TIMEOUT)
+    }
+    this.buffer = []
+    this.entry.release(state === "done" ? "completed" : state === "failed" ? "failed" : "cancelled")
+  }
+}
+
+const boundedReturn = <A>(iterator: AsyncIterator<A>, timeout: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeout)
+    timer.unref?.()
+    let returned: Promise<unknown>
+    try {
+      returned = Promise.resolve(iterator.return!())
+    } catch {
+      clearTimeout(timer)
+      resolve()
+      return
+    }
+    returned.then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    )
+  })

@@ -1,0 +1,329 @@
+/**
+ * Scripts: what a {@link FakeLlmServer} plays back. A script is wire-format neutral; the server
+ * renders it in the format of the request's path (Anthropic, OpenAI Chat, OpenAI Responses,
+ * Gemini, Ollama). A `Replay` script instead writes raw recorded payloads in the request's framing.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type { RecordedRequest } from "./FakeLlmServer.js"
+
+/** Neutral finish reason, rendered per provider. */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter"
+
+/** A chunk of visible answer text: one delta on the wire. */
+export interface TextEvent {
+  readonly type: "text"
+  readonly text: string
+}
+
+/** A chunk of reasoning / thinking text: one delta on the wire. */
+export interface ReasoningEvent {
+  readonly type: "reasoning"
+  readonly text: string
+}
+
+/**
+ * A complete tool call. Where the format streams arguments (Anthropic, OpenAI) they are split
+ * into `chunks` argument deltas (default 2); Gemini and Ollama send the parsed object at once.
+ */
+export interface ToolCallEvent {
+  readonly type: "toolCall"
+  readonly id: string
+  readonly name: string
+  /** JSON text of the arguments. */
+  readonly arguments: string
+  readonly chunks?: number
+}
+
+/** One content event of a script. Fault `afterEvents` counts these. */
+export type ScriptEvent = TextEvent | ReasoningEvent | ToolCallEvent
+
+/** Respond with an HTTP error status instead of streaming. */
+export interface StatusFault {
+  readonly type: "status"
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>>
+  /** Default: the provider's own error JSON for the status. A string is sent as is. */
+  readonly body?: unknown
+}
+
+/** Destroy the socket after `afterEvents` content events (mid-body, no terminal event). */
+export interface DisconnectFault {
+  readonly type: "disconnect"
+  readonly afterEvents: number
+}
+
+/** Kind of a provider's own mid-stream error. */
+export type ErrorEventKind = "overloaded" | "server" | "rate_limit"
+
+/** Send the provider's own mid-stream error after `afterEvents` content events, then end the body. */
+export interface ErrorEventFault {
+  readonly type: "errorEvent"
+  readonly afterEvents: number
+  readonly kind?: ErrorEventKind
+}
+
+/** Send a frame whose data is not valid JSON after `afterEvents` content events, then end the body. */
+export interface MalformedFault {
+  readonly type: "malformed"
+  readonly afterEvents: number
+}
+
+/** Stop writing after `afterEvents` content events; keep the socket open until the client leaves. */
+export interface HangFault {
+  readonly type: "hang"
+  readonly afterEvents: number
+}
+
+/**
+ * After `afterEvents` content events send only keepalives, forever, every `everyMs` (default 1000):
+ * Anthropic `event: ping`, OpenAI / Responses `: keepalive` comments. Gemini's SDK parser breaks
+ * on comments and Ollama has none, so for those the server writes nothing and keeps the socket open.
+ */
+export interface StallFault {
+  readonly type: "stall"
+  readonly afterEvents: number
+  readonly everyMs?: number
+}
+
+/** Send 200 headers, then nothing (a first-token timeout case). */
+export interface HeadersThenHangFault {
+  readonly type: "headersThenHang"
+}
+
+/** Accept the request (and read its body), never send headers. */
+export interface HangBeforeHeadersFault {
+  readonly type: "hangBeforeHeaders"
+}
+
+/** Something going wrong, on purpose. */
+export type Fault =
+  | StatusFault
+  | DisconnectFault
+  | ErrorEventFault
+  | MalformedFault
+  | HangFault
+  | StallFault
+  | HeadersThenHangFault
+  | HangBeforeHeadersFault
+
+/** Token usage reported at the end of a scripted stream. */
+export interface Usage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/** A scripted (wire-format neutral) response. */
+export interface Scripted {
+  /** Default: a short greeting in a few text deltas. */
+  readonly events?: ReadonlyArray<ScriptEvent>
+  /** Milliseconds between content events (default 0). */
+  readonly delayMs?: number
+  /** Milliseconds after the headers (and preamble frames), before the first content event. */
+  readonly firstDelayMs?: number
+  /** Default: 10 input tokens, one output token per event. */
+  readonly usage?: Usage
+  /** Default `"stop"`, or `"tool_calls"` when the script has tool calls. */
+  readonly finishReason?: FinishReason
+  readonly fault?: Fault
+  /** Default true; false sends `connection: close`. */
+  readonly keepAlive?: boolean
+}
+
+/**
+ * Raw recorded payloads (one per SSE `data:` / NDJSON line), written byte for byte in the framing
+ * of the request's path. A replay always streams. Fault `afterEvents` counts chunks.
+ */
+export interface Replay {
+  readonly replay: { readonly chunks: ReadonlyArray<string> }
+  readonly delayMs?: number
+  readonly firstDelayMs?: number
+  readonly fault?: Fault
+  readonly keepAlive?: boolean
+}
+
+/** What the server plays for one request. */
+export type Script = Scripted | Replay
+
+/** A script computed from the recorded request. */
+export type ScriptFn = (request: RecordedRequest) => Script | PromiseLike<Script>
+
+/** A script or a function producing one. */
+export type ScriptSource = Script | ScriptFn
+
+/** Options shared by the helpers: every field of a scripted response except `events`. */
+export type Options = Omit<Scripted, "events">
+
+/** Is this script a replay of raw chunks? */
+export const isReplay = (script: Script): script is Replay =>
+  typeof (script as Replay).replay === "object" && (script as Replay).replay !== null
+
+/** The events played when a script has none. */
+export const defaultEvents: ReadonlyArray<ScriptEvent> = [
+  { type: "text", text: "Hello" },
+  { type: "text", text: "! How" },
+  { type: "text", text: " can I" },
+  { type: "text", text: " help you" },
+  { type: "text", text: " today?" }
+]
+
+/** The built-in default script: a greeting in five text deltas. */
+export const defaultScript: Script = { events: defaultEvents }
+
+/** `n` words: `["w0 ", "w1 ", …]`. */
+export const words = (n: number): Array<string> => {
+  const out = new Array<string>(n)
+  for (let i = 0; i < n; i++) out[i] = `w${i} `
+  return out
+}
+
+/** A text event. */
+export const textEvent = (text: string): TextEvent => ({ type: "text", text })
+
+/** A reasoning event. */
+export const reasoningEvent = (text: string): ReasoningEvent => ({ type: "reasoning", text })
+
+/** A tool-call event; `arguments` may be JSON text or a value to serialise. */
+export const toolCallEvent = (call: {
+  readonly id?: string
+  readonly name: string
+  readonly arguments?: string | unknown
+  readonly chunks?: number
+}): ToolCallEvent => ({
+  type: "toolCall",
+  id: call.id ?? `call_${call.name}`,
+  name: call.name,
+  arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {}),
+  ...(call.chunks === undefined ? {} : { chunks: call.chunks })
+})
+
+/** A script from events and options. */
+export const make = (events: ReadonlyArray<ScriptEvent>, options?: Options): Scripted => ({ ...options, events })
+
+/** A text script: `n` deltas `"w0 "`, `"w1 "`… or the given strings, one delta each. */
+export const text = (deltas: ReadonlyArray<string> | number, options?: Options): Scripted =>
+  make((typeof deltas === "number" ? words(deltas) : deltas).map(textEvent), options)
+
+/** Reasoning deltas followed by text deltas. */
+export const reasoning = (
+  reasoningDeltas: ReadonlyArray<string>,
+  textDeltas: ReadonlyArray<string>,
+  options?: Options
+): Scripted => make([...reasoningDeltas.map(reasoningEvent), ...textDeltas.map(textEvent)], options)
+
+/** Optional text deltas followed by one tool call; finish reason defaults to `"tool_calls"`. */
+export const toolCall = (
+  call: Parameters<typeof toolCallEvent>[0],
+  options?: Options & { readonly text?: ReadonlyArray<string> }
+): Scripted => {
+  const { text: before, ...rest } = options ?? {}
+  return make([...(before ?? []).map(textEvent), toolCallEvent(call)], rest)
+}
+
+/** A script that fails with an HTTP status (the provider's error body by default). */
+export const status = (
+  code: number,
+  options?: { readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }
+): Scripted => ({ fault: { type: "status", status: code, ...options } })
+
+/** The same script with a fault. */
+export const withFault = <S extends Script>(script: S, fault: Fault): S => ({ ...script, fault })
+
+/** A replay of raw payload lines. */
+export const replay = (chunks: ReadonlyArray<string>, options?: Omit<Replay, "replay">): Replay => ({
+  ...options,
+  replay: { chunks }
+})
+
+/** The events a scripted response plays (the default greeting when absent). */
+export const eventsOf = (script: Scripted): ReadonlyArray<ScriptEvent> => script.events ?? defaultEvents
+
+/** Usage of a scripted response: given, or 10 input tokens and one output token per event. */
+export const usageOf = (script: Scripted): Usage =>
+  script.usage ?? { inputTokens: 10, outputTokens: Math.max(1, eventsOf(script).length) }
+
+/** Finish reason of a scripted response: given, or `"tool_calls"` when it has tool calls, else `"stop"`. */
+export const finishReasonOf = (script: Scripted): FinishReason =>
+  script.finishReason ?? (eventsOf(script).some((e) => e.type === "toolCall") ? "tool_calls" : "stop")
+
+// ---------------------------------------------------------------------------------------------
+// Schema (used by the standalone server to validate script files)
+// ---------------------------------------------------------------------------------------------
+
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+const NonNegative = Schema.Number.pipe(Schema.nonNegative())
+
+const EventSchema = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("reasoning"), text: Schema.String }),
+  Schema.Struct({
+    type: Schema.Literal("toolCall"),
+    id: Schema.String,
+    name: Schema.String,
+    arguments: Schema.String,
+    chunks: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  })
+)
+
+const FaultSchema = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("status"),
+    status: Schema.Int.pipe(Schema.between(100, 599)),
+    headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+    body: Schema.optional(Schema.Unknown)
+  }),
+  Schema.Struct({ type: Schema.Literal("disconnect"), afterEvents: NonNegativeInt }),
+  Schema.Struct({
+    type: Schema.Literal("errorEvent"),
+    afterEvents: NonNegativeInt,
+    kind: Schema.optional(Schema.Literal("overloaded", "server", "rate_limit"))
+  }),
+  Schema.Struct({ type: Schema.Literal("malformed"), afterEvents: NonNegativeInt }),
+  Schema.Struct({ type: Schema.Literal("hang"), afterEvents: NonNegativeInt }),
+  Schema.Struct({
+    type: Schema.Literal("stall"),
+    afterEvents: NonNegativeInt,
+    everyMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+  }),
+  Schema.Struct({ type: Schema.Literal("headersThenHang") }),
+  Schema.Struct({ type: Schema.Literal("hangBeforeHeaders") })
+)
+
+const common = {
+  delayMs: Schema.optional(NonNegative),
+  firstDelayMs: Schema.optional(NonNegative),
+  fault: Schema.optional(FaultSchema),
+  keepAlive: Schema.optional(Schema.Boolean)
+}
+
+const ReplaySchema = Schema.Struct({
+  replay: Schema.Struct({ chunks: Schema.Array(Schema.String) }),
+  ...common
+})
+
+const ScriptedSchema = Schema.Struct({
+  events: Schema.optional(Schema.Array(EventSchema)),
+  usage: Schema.optional(Schema.Struct({ inputTokens: NonNegativeInt, outputTokens: NonNegativeInt })),
+  finishReason: Schema.optional(Schema.Literal("stop", "length", "tool_calls", "content_filter")),
+  ...common
+})
+
+/** Schema of a serialisable {@link Script} (a script file's content). */
+export const ScriptSchema: Schema.Schema<Script> = Schema.Union(ReplaySchema, ScriptedSchema) as any
+
+/**
+ * Validates an unknown value as a script. Unknown keys are rejected, so typos fail loudly.
+ * The error is a one-line message.
+ */
+export const decode = (input: unknown): Either.Either<Script, string> =>
+  Schema.decodeUnknownEither(ScriptSchema, { onExcessProperty: "error" })(input).pipe(
+    Either.mapLeft((error) =>
+      ParseResult.ArrayFormatter.formatErrorSync(error)
+        .map((issue) => (issue.path.length > 0 ? `at ${issue.path.join(".")}: ${issue.message}` : issue.message))
+        .join("; ")
+        .replace(/\s*\n\s*/g, " ")
+    )
+  )

@@ -21,7 +21,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",
-    reporters: ["default"],
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
+    reporters: ["default", "./test/reporters/SummaryLine.ts"],
     sequence: { hooks: "stack" }
   }
 })

@@ -9,6 +9,7 @@ import * as Stream from "effect/Stream"
 import { Pump } from "./internal/Pump.js"
 import type { Decoder, DecoderContext } from "./internal/Pump.js"
 import * as Ledger from "./Ledger.js"
+import * as Metrics from "./Metrics.js"
 import type { LlmError } from "./LlmError.js"
 
 export type {
@@ -85,10 +86,14 @@ export interface AcquireOptions<A, B> {
  */
 export const acquire = <A, B = A>(options: AcquireOptions<A, B>): Stream.Stream<B, LlmError> =>
   Stream.acquireRelease(
-    Effect.map(Ledger.Ledger, (ledger) => {
+    Effect.flatMap(Ledger.Ledger, (ledger) => {
       const pump = new Pump<A, B>(options, ledger.open(options.provider, options.model))
       pump.start()
-      return pump
+      return Effect.as(Metrics.recordOpen(options.provider), pump)
     }),
-    (pump) => Effect.promise(() => pump.release())
+    (pump) =>
+      Effect.flatMap(
+        Effect.promise(() => pump.release()),
+        (stats) => (stats === undefined ? Effect.void : Metrics.recordRelease(stats))
+      )
   ).pipe(Stream.flatMap((pump) => Stream.repeatEffectChunkOption(pump.pull)))

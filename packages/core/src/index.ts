@@ -27,3 +27,28 @@ export * as Provider from "./Provider.js"
  * @since 0.1.0
  */
 export * as StreamEvent from "./StreamEvent.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * from "./Timeouts.js"
+
+/**
+ * @since 0.1.0
+ */
+export * from "./Retry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * from "./Fallback.js"
+
+/**
+ * @since 0.1.0
+ */
+export * from "./Hedge.js"

@@ -16,6 +16,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Ledger from "../Ledger.js"
+import type { StreamStats } from "../Metrics.js"
 import * as LlmError from "../LlmError.js"
 
 /** @internal */
@@ -68,6 +69,11 @@ export class Pump<A, B> {
   private space: (() => void) | undefined = undefined
   private iterator: AsyncIterator<A> | undefined = undefined
   private released = false
+  private readonly startedAt = performance.now()
+  private firstEventAt: number | undefined = undefined
+  private delivered = 0
+  private inputTokens = 0
+  private outputTokens = 0
   private draining: Promise<void> | undefined = undefined
   private readonly controller = new AbortController()
   private readonly highWaterMark: number
@@ -84,6 +90,12 @@ export class Pump<A, B> {
     this.run().then(undefined, (cause) => this.fail(this.toError(cause)))
   }
 
+  private readonly recordUsage = (inputTokens: number, outputTokens: number): void => {
+    this.inputTokens = inputTokens
+    this.outputTokens = outputTokens
+    this.entry.recordUsage(inputTokens, outputTokens)
+  }
+
   private readonly emit = (b: B): void => {
     this.buffer.push(b)
   }
@@ -96,7 +108,7 @@ export class Pump<A, B> {
         provider: options.provider,
         model: options.model,
         signal,
-        recordUsage: this.entry.recordUsage
+        recordUsage: this.recordUsage
       })
       : identity<A, B>()
     const step = decoder.step
@@ -196,6 +208,8 @@ export class Pump<A, B> {
 
   private poll(): Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>> | undefined {
     if (this.buffer.length > 0) {
+      if (this.firstEventAt === undefined) this.firstEventAt = performance.now()
+      this.delivered += this.buffer.length
       const chunk = Chunk.unsafeFromArray(this.buffer)
       this.buffer = []
       const space = this.space
@@ -227,10 +241,10 @@ export class Pump<A, B> {
    * waits behind a pending `next()`, which only the abort ends promptly), then
    * record the release. Runs its effects once; later calls only count.
    */
-  async release(): Promise<void> {
+  async release(): Promise<StreamStats | undefined> {
     if (this.released) {
       this.entry.release("cancelled")
-      return
+      return undefined
     }
     this.released = true
     const state = this.state
@@ -253,7 +267,17 @@ export class Pump<A, B> {
       await boundedReturn(iterator, this.options.returnTimeout ?? DEFAULT_RETURN_TIMEOUT)
     }
     this.buffer = []
-    this.entry.release(state === "done" ? "completed" : state === "failed" ? "failed" : "cancelled")
+    const outcome = state === "done" ? "completed" : state === "failed" ? "failed" : "cancelled"
+    this.entry.release(outcome)
+    return {
+      provider: this.options.provider,
+      outcome,
+      delivered: this.delivered,
+      timeToFirstEvent: this.firstEventAt === undefined ? undefined : this.firstEventAt - this.startedAt,
+      errorTag: this.error?._tag,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens
+    }
   }
 }
 

@@ -165,7 +165,7 @@ export const anthropic: Wire = {
   stream: (ctx) => new AnthropicStream(ctx),
   complete: (ctx, events) => {
     const content: Array<unknown> = []
-    let last: { type: string; text?: string; thinking?: string } | undefined
+    let last: { type: string; text?: string; thinking?: string; signature?: string } | undefined
     for (const event of events) {
       if (event.type === "text") {
         if (last?.type === "text") last.text += event.text
@@ -180,7 +180,8 @@ export const anthropic: Wire = {
         } catch {
           input = {}
         }
-        content.push((last = { type: "tool_use", id: event.id, name: event.name, input } as any))
+        content.push({ type: "tool_use", id: event.id, name: event.name, input })
+        last = undefined
       }
     }
     return {

@@ -1,0 +1,178 @@
+/**
+ * The decoder from Anthropic's raw stream events (already parsed by the SDK)
+ * to `StreamEvent`s. A plain synchronous state machine: one `switch` per
+ * event, one small object per emitted event, nothing else on the hot path.
+ *
+ * @internal
+ */
+import type Anthropic from "@anthropic-ai/sdk"
+import type { Decoder, DecoderContext } from "@streamvisor/core"
+import { LlmError, StreamEvent } from "@streamvisor/core"
+import { fromErrorBody, PROVIDER } from "./Errors.js"
+import type { Scrub } from "./Errors.js"
+
+/** An open `tool_use` block: its call id, tool name and the argument text so far. */
+interface ToolBlock {
+  readonly id: string
+  readonly name: string
+  json: string
+}
+
+/** Per content-block index: a tool call being built, or `OTHER` (text, thinking, server tools…). */
+const OTHER = 0 as const
+type Block = ToolBlock | typeof OTHER
+
+/**
+ * Anthropic `stop_reason` → `Finish.reason`.
+ *
+ * @internal
+ */
+export const finishReason = (raw: string | null): StreamEvent.FinishReason => {
+  switch (raw) {
+    case "end_turn":
+    case "stop_sequence":
+    case "pause_turn":
+      return "stop"
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length"
+    case "tool_use":
+      return "tool_calls"
+    case "refusal":
+      return "content_filter"
+    default:
+      return "other"
+  }
+}
+
+const protocolError = (message: string) => new LlmError.ProtocolError({ provider: PROVIDER, message: `${PROVIDER}: ${message}` })
+
+/**
+ * @internal
+ */
+export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthropic.RawMessageStreamEvent, StreamEvent.StreamEvent> => {
+  const blocks: Array<Block | undefined> = []
+  let inputTokens = 0
+  let outputTokens = 0
+  let usageSeen = false
+  let stopReason: string | null = null
+  let stopped = false
+
+  const step = (event: Anthropic.RawMessageStreamEvent, emit: (event: StreamEvent.StreamEvent) => void): boolean => {
+    switch (event.type) {
+      case "content_block_delta": {
+        const delta = event.delta
+        switch (delta.type) {
+          case "text_delta": {
+            if (delta.text.length > 0) emit(StreamEvent.textDelta(delta.text))
+            break
+          }
+          case "thinking_delta": {
+            if (delta.thinking.length > 0) emit(StreamEvent.reasoningDelta(delta.thinking))
+            break
+          }
+          case "input_json_delta": {
+            const block = blocks[event.index]
+            if (block === undefined) throw protocolError(`input_json_delta for block ${event.index}, which was never started`)
+            const piece = delta.partial_json
+            // Server-tool blocks (web search…) stream input too; they are not the caller's tool calls.
+            if (block === OTHER || typeof piece !== "string" || piece.length === 0) break
+            block.json += piece
+            emit(StreamEvent.toolCallDelta(block.id, piece))
+            break
+          }
+          // signature_delta, citations_delta and anything newer carry nothing we emit.
+        }
+        return false
+      }
+      case "content_block_start": {
+        const block = event.content_block
+        switch (block.type) {
+          case "text": {
+            if (block.text.length > 0) emit(StreamEvent.textDelta(block.text))
+            blocks[event.index] = OTHER
+            break
+          }
+          case "thinking": {
+            if (block.thinking.length > 0) emit(StreamEvent.reasoningDelta(block.thinking))
+            blocks[event.index] = OTHER
+            break
+          }
+          case "tool_use": {
+            blocks[event.index] = { id: block.id, name: block.name, json: "" }
+            emit(StreamEvent.toolCallStart(block.id, block.name))
+            break
+          }
+          default:
+            blocks[event.index] = OTHER
+        }
+        return false
+      }
+      case "content_block_stop": {
+        const block = blocks[event.index]
+        if (block !== undefined && block !== OTHER) {
+          let args: unknown = {}
+          if (block.json.length > 0) {
+            try {
+              args = JSON.parse(block.json)
+            } catch {
+              throw protocolError(`the arguments of tool call ${block.id} (${block.name}) are not valid JSON`)
+            }
+          }
+          emit(StreamEvent.toolCallEnd(block.id, block.name, args))
+        }
+        // Forget the block so a repeated stop cannot end the call twice.
+        blocks[event.index] = OTHER
+        return false
+      }
+      case "message_start": {
+        // Usage is assigned, never added, so a repeated message_start changes nothing.
+        const usage = event.message?.usage
+        if (usage !== undefined && usage !== null) {
+          if (typeof usage.input_tokens === "number") inputTokens = usage.input_tokens
+          if (typeof usage.output_tokens === "number") outputTokens = usage.output_tokens
+          usageSeen = true
+          context.recordUsage(inputTokens, outputTokens)
+        }
+        return false
+      }
+      case "message_delta": {
+        const reason = event.delta?.stop_reason
+        if (typeof reason === "string") stopReason = reason
+        const usage = event.usage
+        if (usage !== undefined && usage !== null) {
+          // Cumulative counts; a later `input_tokens` (some compatible providers send one) wins.
+          if (typeof usage.input_tokens === "number") inputTokens = usage.input_tokens
+          if (typeof usage.output_tokens === "number") outputTokens = usage.output_tokens
+          usageSeen = true
+          context.recordUsage(inputTokens, outputTokens)
+        }
+        return false
+      }
+      case "message_stop": {
+        stopped = true
+        return true
+      }
+      default: {
+        // The SDK throws for `event: error` frames; an error body under another
+        // event name would reach us here.
+        if ((event as { type: string }).type === "error") throw fromErrorBody(event, scrub)
+        // ping and event types newer than this adapter.
+        return false
+      }
+    }
+  }
+
+  const end = (emit: (event: StreamEvent.StreamEvent) => void): void => {
+    if (!stopped) {
+      throw new LlmError.Disconnected({
+        provider: PROVIDER,
+        message: `${PROVIDER}: the stream ended before message_stop`
+      })
+    }
+    if (usageSeen) emit(StreamEvent.usage(inputTokens, outputTokens))
+    emit(StreamEvent.finish(finishReason(stopReason), stopReason))
+  }
+
+  return { step, end }
+}

@@ -1,0 +1,244 @@
+/**
+ * What `@anthropic-ai/sdk` throws, classified as `LlmError`s.
+ *
+ * The SDK throws (read in `core/error.ts` and `core/streaming.ts` of 1.14):
+ * - an `APIError` subclass with a numeric `status` and the response `headers`
+ *   for an HTTP error (`RateLimitError`, `OverloadedError`, …);
+ * - a plain `APIError` with no status for an `event: error` frame inside a 200
+ *   stream; its `error` is the frame's body and `type` its `error.type`;
+ * - `APIConnectionError` / `APIConnectionTimeoutError` when no response came;
+ * - `APIUserAbortError` after our own abort (the pump ignores it);
+ * - the raw `SyntaxError` of `JSON.parse` for a malformed frame;
+ * - the raw `TypeError: terminated` of undici when the socket is cut mid-body.
+ *
+ * Classes are recognised by `name` as well as by `instanceof`, so errors from
+ * another copy of the SDK (a user's own client) classify the same way.
+ *
+ * @internal
+ */
+import Anthropic from "@anthropic-ai/sdk"
+import { LlmError } from "@streamvisor/core"
+import * as Duration from "effect/Duration"
+
+/** @internal */
+export const PROVIDER = "anthropic"
+
+/** @internal */
+export type Scrub = (text: string) => string
+
+/**
+ * A scrub that replaces every secret the client holds (`Bearer <secret>` and
+ * the bare secret) with `<redacted>`. Secrets are read when an error happens,
+ * so a user's own client is covered too.
+ *
+ * @internal
+ */
+export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Scrub => (text) => {
+  for (const secret of secrets()) {
+    // Short values would redact ordinary words; real keys are long.
+    if (typeof secret !== "string" || secret.length < 8) continue
+    if (text.includes(secret)) {
+      text = text.split(`Bearer ${secret}`).join("<redacted>").split(secret).join("<redacted>")
+    }
+  }
+  return text
+}
+
+const isNamed = (cause: unknown, name: string, ctor: abstract new(...args: Array<any>) => unknown): boolean =>
+  cause instanceof ctor || (cause instanceof Error && cause.name === name)
+
+/**
+ * Read a header from the SDK's `headers` (a `Headers` in 1.x; a plain record
+ * is accepted too).
+ */
+const header = (headers: unknown, name: string): string | undefined => {
+  if (typeof headers !== "object" || headers === null) return undefined
+  const get = (headers as { get?: unknown }).get
+  if (typeof get === "function") {
+    const value = get.call(headers, name)
+    return typeof value === "string" ? value : undefined
+  }
+  const value = (headers as Record<string, unknown>)[name]
+  return typeof value === "string" ? value : undefined
+}
+
+/**
+ * The provider's hint: `retry-after-ms` (milliseconds), else `retry-after`
+ * (seconds, or an HTTP date).
+ *
+ * @internal
+ */
+export const retryAfter = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined => {
+  const ms = header(headers, "retry-after-ms")
+  if (ms !== undefined) {
+    const value = Number(ms)
+    if (ms.trim() !== "" && Number.isFinite(value) && value >= 0) return Duration.millis(value)
+  }
+  const after = header(headers, "retry-after")
+  if (after === undefined || after.trim() === "") return undefined
+  const seconds = Number(after)
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.millis(seconds * 1000) : undefined
+  const date = Date.parse(after)
+  if (Number.isNaN(date)) return undefined
+  return Duration.millis(Math.max(0, date - now))
+}
+
+/**
+ * The HTTP status Anthropic uses for each `error.type`
+ * (https://docs.anthropic.com/en/api/errors), for errors that arrive inside a
+ * 200 stream without one.
+ */
+const statusOfType: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  conflict_error: 409,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529
+}
+
+/** The `{ type: "error", error: { type, message } }` body of an Anthropic error. */
+const errorBody = (body: unknown): { readonly type?: unknown; readonly message?: unknown } | undefined => {
+  if (typeof body !== "object" || body === null) return undefined
+  const inner = (body as { error?: unknown }).error
+  return typeof inner === "object" && inner !== null ? inner : undefined
+}
+
+/**
+ * Map an in-stream `{"type":"error","error":{…}}` body (as the SDK throws it,
+ * or as a decoder might see it) onto an `LlmError`.
+ *
+ * @internal
+ */
+export const fromErrorBody = (body: unknown, scrub: Scrub): LlmError.LlmError => {
+  const inner = errorBody(body)
+  const type = typeof inner?.type === "string" ? inner.type : undefined
+  const text = typeof inner?.message === "string" ? inner.message : undefined
+  const message = scrub(`${PROVIDER}: ${type ?? "error"} in stream${text !== undefined ? `: ${text}` : ""}`)
+  const status = type !== undefined ? statusOfType[type] : undefined
+  if (status === undefined) {
+    return new LlmError.Unknown({ provider: PROVIDER, message, cause: sanitize(body, scrub) })
+  }
+  return LlmError.fromStatus({ provider: PROVIDER, status, type, message })
+}
+
+const causeCode = (cause: unknown): string | undefined => {
+  for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === "string") return code
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+const DISCONNECT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED"
+])
+
+/** What undici throws when the body is cut: `TypeError: terminated` (cause: `SocketError`). */
+const isCut = (cause: unknown): boolean =>
+  cause instanceof Error &&
+  ((cause.name === "TypeError" && cause.message === "terminated") ||
+    DISCONNECT_CODES.has(causeCode(cause) ?? ""))
+
+/**
+ * Classify anything the SDK call or its stream throws.
+ *
+ * @internal
+ */
+export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+  if (LlmError.isLlmError(cause)) return cause
+  if (cause instanceof Anthropic.APIError || (cause instanceof Error && "status" in cause && "headers" in cause)) {
+    const error = cause as InstanceType<typeof Anthropic.APIError>
+    if (typeof error.status === "number") {
+      const inner = errorBody(error.error)
+      const type = typeof inner?.type === "string" ? inner.type : undefined
+      const text = typeof inner?.message === "string" ? inner.message : error.message
+      return LlmError.fromStatus({
+        provider: PROVIDER,
+        status: error.status,
+        type,
+        retryAfter: retryAfter(error.headers),
+        message: scrub(`${PROVIDER}: HTTP ${error.status}${type !== undefined ? ` ${type}` : ""}: ${text}`)
+      })
+    }
+    if (isNamed(cause, "APIConnectionTimeoutError", Anthropic.APIConnectionTimeoutError)) {
+      return new LlmError.Timeout({
+        provider: PROVIDER,
+        phase: "first-token",
+        message: `${PROVIDER}: the SDK's request timeout passed before the response started`
+      })
+    }
+    if (isNamed(cause, "APIConnectionError", Anthropic.APIConnectionError)) {
+      const detail = error.cause instanceof Error ? ` (${error.cause.message})` : ""
+      return new LlmError.Disconnected({
+        provider: PROVIDER,
+        message: scrub(`${PROVIDER}: connection failed: ${error.message}${detail}`)
+      })
+    }
+    if (isNamed(cause, "APIUserAbortError", Anthropic.APIUserAbortError)) {
+      return new LlmError.Disconnected({ provider: PROVIDER, message: `${PROVIDER}: request aborted` })
+    }
+    // An `event: error` frame in a 200 stream: no status, the frame's body in `error`.
+    if (error.error !== undefined) return fromErrorBody(error.error, scrub)
+  }
+  if (cause instanceof SyntaxError) {
+    return new LlmError.ProtocolError({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: malformed frame: ${cause.message}`)
+    })
+  }
+  if (isCut(cause)) {
+    const code = causeCode(cause)
+    return new LlmError.Disconnected({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: connection cut mid-stream (${code ?? (cause as Error).message})`)
+    })
+  }
+  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+  return new LlmError.Unknown({ provider: PROVIDER, message: scrub(`${PROVIDER}: ${text}`), cause: sanitize(cause, scrub) })
+}
+
+/**
+ * A copy of `cause` safe to keep in `Unknown.cause`: an `Error` with the same
+ * name, scrubbed message and stack, the SDK's `status`, `type` and `requestID`,
+ * and a sanitized `cause` chain; never the original, which may reference
+ * request state.
+ *
+ * @internal
+ */
+export const sanitize = (cause: unknown, scrub: Scrub, depth = 0): unknown => {
+  if (!(cause instanceof Error)) {
+    if (cause === null || cause === undefined || typeof cause === "number" || typeof cause === "boolean") {
+      return cause
+    }
+    let text: string
+    try {
+      text = typeof cause === "string" ? cause : JSON.stringify(cause)
+    } catch {
+      text = String(cause)
+    }
+    return scrub(text)
+  }
+  const copy = new Error(scrub(cause.message))
+  copy.name = cause.name
+  copy.stack = cause.stack === undefined ? undefined : scrub(cause.stack)
+  const source = cause as Error & { status?: unknown; type?: unknown; requestID?: unknown; code?: unknown }
+  const target = copy as Error & Record<string, unknown>
+  for (const key of ["status", "type", "requestID", "code"] as const) {
+    const value = source[key]
+    if (typeof value === "string") target[key] = scrub(value)
+    else if (typeof value === "number") target[key] = value
+  }
+  if (source.cause !== undefined && depth < 3) target.cause = sanitize(source.cause, scrub, depth + 1)
+  return copy
+}

@@ -1,0 +1,135 @@
+/**
+ * `effect/Metric`s for every provider stream, tagged with `provider`:
+ * streams opened, released (by outcome) and live, time to first event,
+ * events delivered, errors by tag, tokens. They are updated once when a stream
+ * opens and once when it is released, never per event.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "@streamvisor/core"
+ * import { Effect, Metric } from "effect"
+ *
+ * const report = Effect.gen(function*() {
+ *   const live = yield* Metric.value(Metrics.streamsLive)
+ *   console.log(`live streams: ${live.count}`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+/**
+ * @since 0.1.0
+ */
+export const streamsOpened = Metric.counter("streamvisor_streams_opened", {
+  description: "Provider streams opened",
+  incremental: true
+})
+
+/**
+ * Tagged with `outcome`: completed, failed or cancelled.
+ *
+ * @since 0.1.0
+ */
+export const streamsReleased = Metric.counter("streamvisor_streams_released", {
+  description: "Provider streams released",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ */
+export const streamsLive = Metric.counter("streamvisor_streams_live", {
+  description: "Provider streams open right now"
+})
+
+/**
+ * @since 0.1.0
+ */
+export const timeToFirstEvent = Metric.histogram(
+  "streamvisor_time_to_first_event_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 }),
+  "Milliseconds from opening a stream to its first event"
+)
+
+/**
+ * @since 0.1.0
+ */
+export const events = Metric.counter("streamvisor_events", {
+  description: "Stream events delivered to consumers",
+  incremental: true
+})
+
+/**
+ * Tagged with `error`: the `LlmError` tag.
+ *
+ * @since 0.1.0
+ */
+export const errors = Metric.counter("streamvisor_errors", {
+  description: "Provider streams that failed, by error tag",
+  incremental: true
+})
+
+/**
+ * Tagged with `direction`: input or output. Includes streams cut short.
+ *
+ * @since 0.1.0
+ */
+export const tokens = Metric.counter("streamvisor_tokens", {
+  description: "Tokens reported by providers",
+  incremental: true
+})
+
+/** @internal */
+export const recordOpen = (provider: string): Effect.Effect<void> =>
+  Effect.zipRight(
+    Metric.increment(Metric.tagged(streamsOpened, "provider", provider)),
+    Metric.increment(Metric.tagged(streamsLive, "provider", provider))
+  )
+
+/** @internal */
+export interface StreamStats {
+  readonly provider: string
+  readonly outcome: "completed" | "failed" | "cancelled"
+  readonly delivered: number
+  readonly timeToFirstEvent: number | undefined
+  readonly errorTag: string | undefined
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/** @internal */
+export const recordRelease = (stats: StreamStats): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const provider = stats.provider
+    const updates: Array<Effect.Effect<void>> = [
+      Metric.incrementBy(Metric.tagged(streamsLive, "provider", provider), -1),
+      Metric.increment(Metric.tagged(Metric.tagged(streamsReleased, "provider", provider), "outcome", stats.outcome))
+    ]
+    if (stats.delivered > 0) updates.push(Metric.incrementBy(Metric.tagged(events, "provider", provider), stats.delivered))
+    if (stats.timeToFirstEvent !== undefined) {
+      updates.push(Metric.update(Metric.tagged(timeToFirstEvent, "provider", provider), stats.timeToFirstEvent))
+    }
+    if (stats.errorTag !== undefined) {
+      updates.push(
+        Metric.increment(Metric.tagged(Metric.tagged(errors, "provider", provider), "error", stats.errorTag))
+      )
+    }
+    if (stats.inputTokens > 0) {
+      updates.push(
+        Metric.incrementBy(Metric.tagged(Metric.tagged(tokens, "provider", provider), "direction", "input"), stats.inputTokens)
+      )
+    }
+    if (stats.outputTokens > 0) {
+      updates.push(
+        Metric.incrementBy(
+          Metric.tagged(Metric.tagged(tokens, "provider", provider), "direction", "output"),
+          stats.outputTokens
+        )
+      )
+    }
+    return Effect.all(updates, { discard: true })
+  })

@@ -1,0 +1,258 @@
+/**
+ * The Ollama decoder: bytes of an `application/x-ndjson` body in, `StreamEvent`s
+ * out. A plain synchronous state machine run by core's `acquire` once per
+ * network chunk (not once per line):
+ *
+ * - lines are split across chunks by hand: one `TextDecoder` (`stream: true`)
+ *   per body, and a bounded carry-over for the unfinished last line: a line
+ *   longer than `maxLineBytes` fails with `ProtocolError` instead of growing;
+ * - each line is parsed once with `JSON.parse`, and only the fields read are
+ *   checked (see `ChatChunk.ts` for the Schema that explains a bad line);
+ * - `{"error": …}` fails the stream; `done: true` is the terminal line.
+ *
+ * @internal
+ */
+import type { Decoder, DecoderContext } from "@streamvisor/core"
+import { LlmError, StreamEvent } from "@streamvisor/core"
+import * as ChatChunk from "./ChatChunk.js"
+import { fromErrorLine, preview, PROVIDER, type Scrub } from "./Errors.js"
+
+/** @internal */
+export interface DecoderOptions {
+  /** The longest line accepted, in bytes (UTF-8). */
+  readonly maxLineBytes: number
+  readonly scrub: Scrub
+}
+
+/** The default bound on one NDJSON line: 1 MiB. @internal */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+
+type Emit = (event: StreamEvent.StreamEvent) => void
+
+const NEWLINE = 10
+
+/** UTF-8 length of a string, without allocating. Only run on lines near the bound. */
+const utf8Length = (text: string): number => {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) bytes += 1
+    else if (code < 0x800) bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4
+        i++
+      } else bytes += 3
+    } else bytes += 3
+  }
+  return bytes
+}
+
+const isBlank = (text: string): boolean => text.trim().length === 0
+
+const finishReason = (raw: string | null, madeToolCalls: boolean): StreamEvent.FinishReason => {
+  switch (raw) {
+    case null:
+    case "stop":
+      return madeToolCalls ? "tool_calls" : "stop"
+    case "length":
+      return "length"
+    default:
+      // "load", "unload", and whatever a newer server adds
+      return "other"
+  }
+}
+
+/** @internal */
+export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEvent> {
+  private readonly utf8 = new TextDecoder()
+  /** The unfinished last line, and its size in bytes. */
+  private carry = ""
+  private carryBytes = 0
+  /** A UTF-16 string of this many units or fewer is surely within the byte bound. */
+  private readonly safeLength: number
+  private toolCalls = 0
+  private done = false
+  private inputTokens: number | undefined = undefined
+  private outputTokens: number | undefined = undefined
+  private raw: string | null = null
+
+  constructor(
+    private readonly context: DecoderContext,
+    private readonly options: DecoderOptions
+  ) {
+    // Each UTF-16 unit is at most 3 bytes of UTF-8.
+    this.safeLength = Math.floor(options.maxLineBytes / 3)
+  }
+
+  readonly step = (bytes: Uint8Array, emit: Emit): boolean => {
+    const lastNewline = bytes.lastIndexOf(NEWLINE)
+    if (lastNewline === -1) {
+      this.carryBytes += bytes.length
+      if (this.carryBytes > this.options.maxLineBytes) throw this.tooLong(this.carryBytes)
+      this.carry += this.utf8.decode(bytes, { stream: true })
+      return false
+    }
+    const firstNewline = bytes.indexOf(NEWLINE)
+    if (this.carryBytes + firstNewline > this.options.maxLineBytes) throw this.tooLong(this.carryBytes + firstNewline)
+    const tailBytes = bytes.length - lastNewline - 1
+    if (tailBytes > this.options.maxLineBytes) throw this.tooLong(tailBytes)
+
+    const text = this.utf8.decode(bytes, { stream: true })
+    let end = text.indexOf("\n")
+    let line = this.carry.length === 0 ? text.slice(0, end) : this.carry + text.slice(0, end)
+    this.carry = ""
+    for (;;) {
+      if (this.line(line, emit)) return true
+      const start = end + 1
+      end = text.indexOf("\n", start)
+      if (end === -1) {
+        if (start < text.length) this.carry = text.slice(start)
+        break
+      }
+      line = text.slice(start, end)
+      if (line.length > this.safeLength) this.checkLength(line)
+    }
+    this.carryBytes = tailBytes
+    return false
+  }
+
+  readonly end = (emit: Emit): void => {
+    if (!this.done) {
+      // A last line without its newline still counts.
+      const rest = this.carry + this.utf8.decode()
+      this.carry = ""
+      if (rest.length > 0) this.line(rest, emit)
+    }
+    if (!this.done) {
+      throw new LlmError.Disconnected({
+        provider: PROVIDER,
+        message: `${PROVIDER}: the response ended before its final "done": true line`
+      })
+    }
+    if (this.inputTokens !== undefined || this.outputTokens !== undefined) {
+      emit(StreamEvent.usage(this.inputTokens ?? 0, this.outputTokens ?? 0))
+    }
+    emit(StreamEvent.finish(finishReason(this.raw, this.toolCalls > 0), this.raw))
+  }
+
+  /** One line; returns true on the final `done: true` line. */
+  private line(line: string, emit: Emit): boolean {
+    if (line.length === 0) return false
+    let value: any
+    try {
+      value = JSON.parse(line)
+    } catch {
+      if (isBlank(line)) return false
+      throw this.protocol(`a line is not JSON: ${JSON.stringify(preview(line, 120))}`)
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.invalid(value)
+    if (value.error !== undefined && value.error !== null) throw fromErrorLine(value.error, this.options.scrub)
+
+    const message = value.message
+    if (message !== undefined && message !== null) {
+      if (typeof message !== "object") throw this.invalid(value)
+      const content = message.content
+      if (typeof content === "string") {
+        if (content.length > 0) emit(StreamEvent.textDelta(content))
+      } else if (content !== undefined && content !== null) throw this.invalid(value)
+      const thinking = message.thinking
+      if (typeof thinking === "string") {
+        if (thinking.length > 0) emit(StreamEvent.reasoningDelta(thinking))
+      } else if (thinking !== undefined && thinking !== null) throw this.invalid(value)
+      const calls = message.tool_calls
+      if (calls !== undefined && calls !== null) {
+        if (!Array.isArray(calls)) throw this.invalid(value)
+        for (let i = 0; i < calls.length; i++) this.toolCall(calls[i], value, emit)
+      }
+    }
+
+    const done = value.done
+    if (done === false) return false
+    if (done !== true) throw this.invalid(value)
+    this.final(value)
+    return true
+  }
+
+  private toolCall(call: any, line: unknown, emit: Emit): void {
+    const fn = typeof call === "object" && call !== null ? call.function : undefined
+    if (typeof fn !== "object" || fn === null) throw this.invalid(line)
+    const name = fn.name
+    if (typeof name !== "string" || name.length === 0) throw this.invalid(line)
+    let args = fn.arguments
+    let text: string
+    if (args === undefined || args === null) {
+      args = {}
+      text = "{}"
+    } else if (typeof args === "string") {
+      // Not what Ollama sends, but what an OpenAI-style proxy might.
+      text = args.trim() === "" ? "{}" : args
+      try {
+        args = JSON.parse(text)
+      } catch {
+        throw this.protocol(`the arguments of tool call "${name}" are not JSON: ${JSON.stringify(preview(text, 120))}`)
+      }
+      if (typeof args !== "object" || args === null || Array.isArray(args)) {
+        throw this.protocol(`the arguments of tool call "${name}" are not a JSON object`)
+      }
+    } else if (typeof args === "object" && !Array.isArray(args)) {
+      text = JSON.stringify(args)
+    } else throw this.invalid(line)
+    const given = call.id
+    const id = typeof given === "string" && given.length > 0 ? given : `call_${this.toolCalls}`
+    if (given !== undefined && given !== null && typeof given !== "string") throw this.invalid(line)
+    this.toolCalls++
+    emit(StreamEvent.toolCallStart(id, name))
+    emit(StreamEvent.toolCallDelta(id, text))
+    emit(StreamEvent.toolCallEnd(id, name, args))
+  }
+
+  private final(value: any): void {
+    const reason = value.done_reason
+    if (typeof reason === "string") this.raw = reason.length > 0 ? reason : null
+    else if (reason !== undefined && reason !== null) throw this.invalid(value)
+    const input = value.prompt_eval_count
+    const output = value.eval_count
+    if (typeof input === "number") this.inputTokens = input
+    else if (input !== undefined && input !== null) throw this.invalid(value)
+    if (typeof output === "number") this.outputTokens = output
+    else if (output !== undefined && output !== null) throw this.invalid(value)
+    if (this.inputTokens !== undefined || this.outputTokens !== undefined) {
+      this.context.recordUsage(this.inputTokens ?? 0, this.outputTokens ?? 0)
+    }
+    this.done = true
+  }
+
+  private checkLength(line: string): void {
+    const bytes = utf8Length(line)
+    if (bytes > this.options.maxLineBytes) throw this.tooLong(bytes)
+  }
+
+  private tooLong(bytes: number): LlmError.ProtocolError {
+    return this.protocol(`a line is longer than maxLineBytes (${bytes} > ${this.options.maxLineBytes} bytes)`)
+  }
+
+  private invalid(value: unknown): LlmError.ProtocolError {
+    const why = ChatChunk.explain(value) ?? "unexpected shape"
+    let shown: string
+    try {
+      shown = preview(JSON.stringify(value) ?? String(value), 120)
+    } catch {
+      shown = String(value)
+    }
+    return this.protocol(`unexpected line (${why}): ${shown}`)
+  }
+
+  private protocol(reason: string): LlmError.ProtocolError {
+    return new LlmError.ProtocolError({ provider: PROVIDER, message: this.options.scrub(`${PROVIDER}: ${reason}`) })
+  }
+}
+
+/**
+ * A decoder factory for `acquire`: one fresh decoder per stream run.
+ *
+ * @internal
+ */
+export const make = (options: DecoderOptions) => (context: DecoderContext): OllamaDecoder =>
+  new OllamaDecoder(context, options)

@@ -1,0 +1,221 @@
+/**
+ * Chat Completions (`POST /chat/completions`, `stream: true`): the request
+ * body and the decoder from `ChatCompletionChunk`s to `StreamEvent`s.
+ *
+ * @internal
+ */
+import type { ChatRequest, DecoderContext } from "@streamvisor/core"
+import { LlmError, StreamEvent } from "@streamvisor/core"
+import type OpenAI from "openai"
+import { PROVIDER } from "./Errors.js"
+import { argumentsText, parseArguments } from "./Shared.js"
+
+type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming
+type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
+type Chunk = OpenAI.Chat.Completions.ChatCompletionChunk
+
+/**
+ * Which body field carries `maxTokens`.
+ *
+ * @internal
+ */
+export type MaxTokensParameter = "max_completion_tokens" | "max_tokens"
+
+/**
+ * The Chat Completions request for a `ChatRequest`.
+ *
+ * @internal
+ */
+export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: MaxTokensParameter): Params => {
+  const messages: Array<MessageParam> = []
+  if (request.system !== undefined && request.system !== "") messages.push({ role: "system", content: request.system })
+  for (const message of request.messages) {
+    switch (message.role) {
+      case "user":
+        messages.push({ role: "user", content: message.content })
+        break
+      case "assistant": {
+        const calls = message.toolCalls
+        if (calls !== undefined && calls.length > 0) {
+          messages.push({
+            role: "assistant",
+            content: message.content === "" ? null : message.content,
+            tool_calls: calls.map((call) => ({
+              id: call.id,
+              type: "function" as const,
+              function: { name: call.name, arguments: argumentsText(call.arguments) }
+            }))
+          })
+        } else {
+          messages.push({ role: "assistant", content: message.content })
+        }
+        break
+      }
+      case "tool":
+        messages.push({ role: "tool", tool_call_id: message.toolCallId, content: message.content })
+        break
+    }
+  }
+  const body: Params = {
+    model: request.model,
+    messages,
+    stream: true,
+    stream_options: { include_usage: true }
+  }
+  if (request.maxTokens !== undefined) body[maxTokensParameter] = request.maxTokens
+  if (request.temperature !== undefined) body.temperature = request.temperature
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop]
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      type: "function" as const,
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.parameters as Record<string, unknown>
+      }
+    }))
+  }
+  return body
+}
+
+/** The fields read from a delta, including the reasoning fields of OpenAI-compatible servers. */
+interface Delta {
+  readonly content?: string | null
+  readonly reasoning_content?: string | null
+  readonly reasoning?: string | null
+  readonly tool_calls?: ReadonlyArray<ToolCallDelta> | null
+}
+
+interface ToolCallDelta {
+  readonly index?: number
+  readonly id?: string | null
+  readonly function?: { readonly name?: string | null; readonly arguments?: string | null } | null
+}
+
+interface Call {
+  readonly id: string
+  readonly name: string
+  args: string
+  open: boolean
+}
+
+/**
+ * Map a raw `finish_reason`. `stop` with tool calls becomes `tool_calls`:
+ * OpenAI reports `stop` when `tool_choice` forced a function.
+ *
+ * @internal
+ */
+export const finishReason = (raw: string, hasToolCalls: boolean): StreamEvent.FinishReason => {
+  switch (raw) {
+    case "stop":
+      return hasToolCalls ? "tool_calls" : "stop"
+    case "length":
+      return "length"
+    case "tool_calls":
+    case "function_call":
+      return "tool_calls"
+    case "content_filter":
+      return "content_filter"
+    default:
+      return "other"
+  }
+}
+
+/**
+ * The decoder. Terminal event: the usage chunk once a `finish_reason` was
+ * seen. A server that ignores `include_usage` never sends one; the stream
+ * then ends with the body, still a normal finish because a `finish_reason`
+ * arrived. A body that ends without any `finish_reason` is `Disconnected`.
+ *
+ * - `delta.content` → `TextDelta` (empty and `null` skipped)
+ * - `delta.reasoning_content` / `delta.reasoning` (OpenAI-compatible servers) → `ReasoningDelta`
+ * - `delta.refusal` is not answer text and is dropped; the finish stays the raw `finish_reason`
+ * - `delta.tool_calls[]`, assembled by `index` → `ToolCallStart` on first sight,
+ *   `ToolCallDelta` per argument piece, `ToolCallEnd` for every open call when
+ *   `finish_reason` arrives
+ * - chunks with `choices: []` and no usage (Azure's `prompt_filter_results`) are skipped
+ *
+ * @internal
+ */
+export const decoder = (context: DecoderContext) => {
+  const calls: Array<Call> = []
+  /** The call currently streaming at each `index`. */
+  const byIndex: Array<Call | undefined> = []
+  let finish: string | undefined = undefined
+  let inputTokens = -1
+  let outputTokens = -1
+
+  const closeCalls = (emit: (event: StreamEvent.StreamEvent) => void) => {
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]
+      if (!call.open) continue
+      call.open = false
+      emit(StreamEvent.toolCallEnd(call.id, call.name, parseArguments(call.id, call.name, call.args, finish)))
+    }
+  }
+
+  const toolCalls = (deltas: ReadonlyArray<ToolCallDelta>, emit: (event: StreamEvent.StreamEvent) => void) => {
+    for (let i = 0; i < deltas.length; i++) {
+      const piece = deltas[i]
+      const index = typeof piece.index === "number" ? piece.index : i
+      const id = piece.id
+      let call = byIndex[index]
+      // A new call: first sight of this index, or (servers that reuse index 0
+      // for parallel calls) a different id at the same index.
+      if (call === undefined || (typeof id === "string" && id !== "" && id !== call.id)) {
+        const name = piece.function?.name ?? ""
+        call = { id: typeof id === "string" && id !== "" ? id : `call_${calls.length}`, name, args: "", open: true }
+        calls.push(call)
+        byIndex[index] = call
+        emit(StreamEvent.toolCallStart(call.id, name))
+      }
+      const args = piece.function?.arguments
+      if (typeof args === "string" && args !== "" && call.open) {
+        call.args += args
+        emit(StreamEvent.toolCallDelta(call.id, args))
+      }
+    }
+  }
+
+  return {
+    step(chunk: Chunk, emit: (event: StreamEvent.StreamEvent) => void): boolean {
+      const choices = chunk.choices
+      if (choices !== undefined && choices !== null && choices.length > 0) {
+        const choice = choices[0]
+        const delta = choice.delta as Delta | undefined
+        if (delta !== undefined && delta !== null) {
+          const content = delta.content
+          if (typeof content === "string" && content !== "") emit(StreamEvent.textDelta(content))
+          const reasoning = delta.reasoning_content ?? delta.reasoning
+          if (typeof reasoning === "string" && reasoning !== "") emit(StreamEvent.reasoningDelta(reasoning))
+          const deltas = delta.tool_calls
+          if (deltas !== undefined && deltas !== null && deltas.length > 0) toolCalls(deltas, emit)
+        }
+        const reason = choice.finish_reason
+        if (typeof reason === "string" && reason !== "") {
+          finish = reason
+          closeCalls(emit)
+        }
+      }
+      const usage = chunk.usage
+      if (usage !== undefined && usage !== null) {
+        inputTokens = usage.prompt_tokens ?? 0
+        outputTokens = usage.completion_tokens ?? 0
+        context.recordUsage(inputTokens, outputTokens)
+        if (finish !== undefined) return true
+      }
+      return false
+    },
+    end(emit: (event: StreamEvent.StreamEvent) => void): void {
+      if (finish === undefined) {
+        throw new LlmError.Disconnected({
+          provider: PROVIDER,
+          message: `${PROVIDER}: the stream ended before a finish_reason`
+        })
+      }
+      closeCalls(emit)
+      if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens))
+      emit(StreamEvent.finish(finishReason(finish, calls.length > 0), finish))
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * What the `openai` SDK throws (and what the Responses API reports inside a
+ * 200 stream), mapped onto `LlmError`. Every message goes through `scrub`
+ * first, and no SDK object (client, headers, request) ends up in an error.
+ *
+ * @internal
+ */
+import { LlmError } from "@streamvisor/core"
+import * as Duration from "effect/Duration"
+import type { APIConnectionError, APIError } from "openai"
+
+/** @internal */
+export const PROVIDER = "openai"
+
+/** @internal */
+export type Scrub = (text: string) => string
+
+const BEARER = /Bearer\s+[^\s"',;]+/gi
+
+/**
+ * A scrubber that replaces the key's text (and any `Bearer <token>`) with
+ * `<redacted>`. `secret` is read lazily, so a client handed in by the user is
+ * scrubbed with its own key.
+ *
+ * @internal
+ */
+export const makeScrub = (secret: () => string | null | undefined): Scrub => (text) => {
+  const key = secret()
+  let out = text
+  if (key) out = out.split(key).join("<redacted>")
+  return out.replace(BEARER, "Bearer <redacted>")
+}
+
+/**
+ * Parse `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP
+ * date), the way the SDK itself reads them.
+ *
+ * @internal
+ */
+export const retryAfter = (headers: { get(name: string): string | null } | undefined): Duration.Duration | undefined => {
+  if (headers === undefined || typeof headers.get !== "function") return undefined
+  const ms = headers.get("retry-after-ms")
+  if (ms !== null && ms.trim() !== "") {
+    const value = Number(ms)
+    if (Number.isFinite(value) && value >= 0) return Duration.millis(value)
+  }
+  const header = headers.get("retry-after")
+  if (header === null || header.trim() === "") return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.millis(seconds * 1000) : undefined
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - Date.now()))
+}
+
+/**
+ * The HTTP status an in-stream error would have had, from its OpenAI `code`
+ * and `type` (an in-stream error has no status of its own: the stream was a
+ * 200). `undefined` when the error is not one we know.
+ *
+ * - `rate_limit_exceeded`, types `requests` / `tokens` → 429
+ * - `insufficient_quota` → 429, like the HTTP error OpenAI sends for it: it is
+ *   `RateLimited`, although waiting does not help until the quota is raised
+ * - anything "overloaded" → 529 (`Overloaded`)
+ * - `server_error`, `internal_error`, `vector_store_timeout` → 500
+ * - `invalid_*`, image errors, policy refusals → 400
+ *
+ * @internal
+ */
+export const statusOfCode = (code: unknown, type: unknown): number | undefined => {
+  const c = typeof code === "string" ? code : ""
+  const t = typeof type === "string" ? type : ""
+  if (c.includes("overloaded") || t.includes("overloaded")) return 529
+  if (c === "rate_limit_exceeded" || t === "requests" || t === "tokens" || t === "rate_limit_exceeded") return 429
+  if (c === "insufficient_quota" || t === "insufficient_quota") return 429
+  if (c === "server_error" || c === "internal_error" || c === "vector_store_timeout") return 500
+  if (t === "server_error" || t === "internal_error" || t === "api_error") return 500
+  if (
+    c.startsWith("invalid_") || c.includes("image") || c === "bio_policy" || c === "data_residency_mismatch" ||
+    c === "context_length_exceeded" || t === "invalid_request_error"
+  ) return 400
+  return undefined
+}
+
+/**
+ * An error reported inside a 200 stream: the Chat `{"error":…}` frame (thrown
+ * by the SDK as an `APIError` without status), the Responses `error` event and
+ * `response.failed`.
+ *
+ * @internal
+ */
+export const fromStreamError = (
+  scrub: Scrub,
+  error: { readonly code?: unknown; readonly type?: unknown; readonly message?: unknown } | null | undefined,
+  fallback: string
+): LlmError.LlmError => {
+  const code = error?.code
+  const type = error?.type
+  const text = typeof error?.message === "string" && error.message !== "" ? error.message : fallback
+  const label = typeof code === "string" && code !== "" ? code : typeof type === "string" && type !== "" ? type : undefined
+  const message = scrub(`${PROVIDER}: ${label === undefined ? "" : `${label}: `}${text}`)
+  const status = statusOfCode(code, type)
+  if (status === undefined) {
+    return new LlmError.Unknown({ provider: PROVIDER, message, cause: { code: safe(scrub, code), type: safe(scrub, type) } })
+  }
+  return LlmError.fromStatus({ provider: PROVIDER, status, message })
+}
+
+const safe = (scrub: Scrub, value: unknown): string | undefined => (typeof value === "string" ? scrub(value) : undefined)
+
+const isDisconnect = (cause: unknown): boolean => {
+  for (let error = cause, depth = 0; error instanceof Error && depth < 4; depth++) {
+    const code = (error as { code?: unknown }).code
+    if (error.message === "terminated" || code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
+      return true
+    }
+    error = (error as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * A copy of a thrown value that is safe to keep in `Unknown.cause`: name,
+ * scrubbed message and stack, and the scrubbed `cause` chain; nothing else
+ * (no headers, no client, no request).
+ *
+ * @internal
+ */
+export const sanitize = (scrub: Scrub, cause: unknown, depth = 0): unknown => {
+  if (!(cause instanceof Error)) {
+    return typeof cause === "string" ? scrub(cause) : cause === null || typeof cause !== "object" ? cause : scrub(String(cause))
+  }
+  const copy = new Error(scrub(cause.message))
+  copy.name = cause.name
+  copy.stack = cause.stack === undefined ? undefined : scrub(cause.stack)
+  const code = (cause as { code?: unknown }).code
+  if (typeof code === "string" || typeof code === "number") (copy as { code?: unknown }).code = code
+  const inner = (cause as { cause?: unknown }).cause
+  if (inner !== undefined && depth < 3) copy.cause = sanitize(scrub, inner, depth + 1)
+  return copy
+}
+
+/**
+ * `instanceof` by class name along the prototype chain: the SDK ships a CJS and
+ * an ESM build, and a client made with `require("openai")` throws the CJS
+ * classes, which an ESM `instanceof` would not recognise.
+ */
+const isA = (value: unknown, name: string): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === name) return true
+  }
+  return false
+}
+
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+/**
+ * Classify anything `open` or the SDK's iterator throws.
+ *
+ * @internal
+ */
+export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+  if (isA(cause, "APIConnectionTimeoutError")) {
+    const error = cause as APIConnectionError
+    return new LlmError.Timeout({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: ${error.message} (the SDK's own request timeout)`),
+      phase: "first-token"
+    })
+  }
+  if (isA(cause, "APIConnectionError")) {
+    const error = cause as APIConnectionError
+    return new LlmError.Disconnected({ provider: PROVIDER, message: scrub(`${PROVIDER}: ${connectionMessage(error)}`) })
+  }
+  if (isA(cause, "APIError")) {
+    const error = cause as APIError
+    const status = error.status
+    if (typeof status !== "number") {
+      // A `{"error":…}` frame inside a 200 stream.
+      return fromStreamError(scrub, error.error as never, error.message)
+    }
+    const body = error.error as { code?: unknown; type?: unknown } | undefined
+    const overloaded = statusOfCode(body?.code, body?.type) === 529
+    const requestId = typeof error.requestID === "string" ? ` (request id ${error.requestID})` : ""
+    return LlmError.fromStatus({
+      provider: PROVIDER,
+      status,
+      message: scrub(`${PROVIDER}: ${error.message}${requestId}`),
+      retryAfter: status === 429 || status >= 500 ? retryAfter(error.headers) : undefined,
+      type: overloaded ? "overloaded_error" : typeof body?.type === "string" ? body.type : undefined
+    })
+  }
+  if (isDisconnect(cause)) {
+    return new LlmError.Disconnected({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: connection closed mid-stream (${messageOf(cause)})`)
+    })
+  }
+  if (cause instanceof SyntaxError) {
+    return new LlmError.ProtocolError({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: could not parse a stream frame as JSON (${cause.message})`)
+    })
+  }
+  return new LlmError.Unknown({
+    provider: PROVIDER,
+    message: scrub(`${PROVIDER}: ${messageOf(cause)}`),
+    cause: sanitize(scrub, cause)
+  })
+}
+
+const connectionMessage = (error: APIConnectionError): string => {
+  const inner = (error as { cause?: unknown }).cause
+  return inner instanceof Error ? `${error.message} (${inner.message})` : error.message
+}

@@ -1,0 +1,15 @@
+/**
+ * `@streamvisor/testkit`: a wire-level fake of the Anthropic, OpenAI, Gemini and Ollama streaming
+ * APIs for end-to-end and leak tests, plus the recorded real streams it can replay.
+ *
+ * @since 0.1.0
+ */
+
+/** The fake server: start, scripts, accounting (`stats`, `waitFor`), Effect layer. */
+export * as FakeLlmServer from "./FakeLlmServer.js"
+
+/** Scripts the server plays: events, delays, usage, finish reason, faults, replays. */
+export * as Script from "./Script.js"
+
+/** Recorded real provider streams, as data or replay scripts. */
+export * as Fixtures from "./Fixtures.js"

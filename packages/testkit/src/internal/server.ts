@@ -1,0 +1,470 @@
+/**
+ * The FakeLlmServer implementation: node:http, exact socket / response accounting, script
+ * selection (model route > queued > default) and request recording.
+ */
+import * as http from "node:http"
+import type { Socket } from "node:net"
+import { performance } from "node:perf_hooks"
+import type {
+  BaseUrls,
+  RecordedRequest,
+  ResponseClosedInfo,
+  Server,
+  StartOptions,
+  Stats,
+  WaitOptions,
+  WireFormat
+} from "../FakeLlmServer.js"
+import { defaultScript, type Script, type ScriptSource } from "../Script.js"
+import { type Life, play } from "./playback.js"
+import { normalizeModel, route, wires } from "./wire/index.js"
+
+const REDACTED = "<redacted>"
+const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"])
+const DEFAULT_MODEL = "fake-model"
+
+/** One request / response pair and its lifetime. */
+class Exchange implements Life {
+  format: WireFormat = "unknown"
+  settled = false
+  closed = false
+  serverCut = false
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly onClose = new Set<() => void>()
+
+  constructor(
+    readonly id: number,
+    readonly startedAt: number,
+    readonly res: http.ServerResponse,
+    readonly socket: Socket
+  ) {}
+
+  /** Called once, on the response's `close`. */
+  markClosed(): void {
+    this.closed = true
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    const listeners = [...this.onClose]
+    this.onClose.clear()
+    for (const listener of listeners) listener()
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const onClose = () => resolve(false)
+      const timer = setTimeout(() => {
+        this.timers.delete(timer)
+        this.onClose.delete(onClose)
+        resolve(!this.closed)
+      }, ms)
+      this.timers.add(timer)
+      this.onClose.add(onClose)
+    })
+  }
+
+  drain(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false)
+    if (!this.res.writableNeedDrain) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const onDrain = () => {
+        this.onClose.delete(onClose)
+        resolve(!this.closed)
+      }
+      const onClose = () => {
+        this.res.off("drain", onDrain)
+        resolve(false)
+      }
+      this.res.once("drain", onDrain)
+      this.onClose.add(onClose)
+    })
+  }
+
+  every(ms: number, f: () => void): void {
+    if (this.closed) return
+    const timer = setInterval(() => {
+      if (!this.closed) f()
+    }, ms)
+    this.timers.add(timer)
+  }
+
+  cut(): void {
+    if (this.closed) return
+    this.serverCut = true
+    this.socket.destroy()
+  }
+}
+
+interface Waiter {
+  check(): void
+}
+
+const readBody = (req: http.IncomingMessage): Promise<string> =>
+  new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      resolve(Buffer.concat(chunks).toString("utf8"))
+    }
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", finish)
+    req.on("error", finish)
+    req.on("close", finish)
+  })
+
+const parseBody = (raw: string): unknown => {
+  if (raw.length === 0) return undefined
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
+
+const redactHeaders = (headers: http.IncomingHttpHeaders): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    out[key] = SECRET_HEADERS.has(key) ? REDACTED : Array.isArray(value) ? value.join(", ") : value
+  }
+  return out
+}
+
+const redactQuery = (params: URLSearchParams): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of params) out[key] = key === "key" || key === "api-key" ? REDACTED : value
+  return out
+}
+
+const sendJson = (res: http.ServerResponse, status: number, value: unknown, method: string, extra?: Record<string, string>) => {
+  const body = JSON.stringify(value)
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    ...extra
+  })
+  if (method === "HEAD") res.end()
+  else res.end(body)
+}
+
+class FakeServer implements Server {
+  readonly url: string
+  readonly port: number
+  readonly baseUrls: BaseUrls
+
+  private readonly sockets = new Set<Socket>()
+  private readonly live = new Set<Exchange>()
+  private readonly waiters = new Set<Waiter>()
+  private readonly listeners = new Set<(info: ResponseClosedInfo) => void>()
+  private readonly recorded: Array<RecordedRequest> = []
+  private readonly routes = new Map<string, ScriptSource>()
+  private queue: Array<ScriptSource> = []
+  private script: ScriptSource
+  private nextId = 0
+  private total = 0
+  private completed = 0
+  private closedByClient = 0
+  private closedByServer = 0
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly http: http.Server,
+    private readonly initialScript: ScriptSource,
+    host: string,
+    port: number
+  ) {
+    this.script = initialScript
+    this.port = port
+    const hostPart = host.includes(":") ? `[${host}]` : host
+    this.url = `http://${hostPart}:${port}`
+    this.baseUrls = { anthropic: this.url, openai: `${this.url}/v1`, gemini: this.url, ollama: this.url }
+  }
+
+  get requests(): ReadonlyArray<RecordedRequest> {
+    return this.recorded
+  }
+
+  setScript(script: ScriptSource): void {
+    this.script = script
+  }
+
+  enqueue(...scripts: ReadonlyArray<ScriptSource>): void {
+    this.queue.push(...scripts)
+  }
+
+  scriptFor(model: string, script: ScriptSource): void {
+    this.routes.set(normalizeModel(model), script)
+  }
+
+  reset(): void {
+    this.script = this.initialScript
+    this.queue = []
+    this.routes.clear()
+    this.recorded.length = 0
+    this.total = 0
+    this.completed = 0
+    this.closedByClient = 0
+    this.closedByServer = 0
+    this.notify()
+  }
+
+  stats(): Stats {
+    return {
+      open: this.sockets.size,
+      inflight: this.live.size,
+      total: this.total,
+      completed: this.completed,
+      closedByClient: this.closedByClient,
+      closedByServer: this.closedByServer
+    }
+  }
+
+  onResponseClosed(listener: (info: ResponseClosedInfo) => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  waitFor(predicate: (stats: Stats) => boolean, options?: WaitOptions): Promise<Stats> {
+    const timeoutMs = options?.timeoutMs ?? 2000
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const waiter: Waiter = {
+        check: () => {
+          let ok: boolean
+          const stats = this.stats()
+          try {
+            ok = predicate(stats)
+          } catch (error) {
+            this.waiters.delete(waiter)
+            if (timer !== undefined) clearTimeout(timer)
+            reject(error)
+            return
+          }
+          if (!ok) return
+          this.waiters.delete(waiter)
+          if (timer !== undefined) clearTimeout(timer)
+          resolve(stats)
+        }
+      }
+      this.waiters.add(waiter)
+      waiter.check()
+      if (!this.waiters.has(waiter)) return
+      timer = setTimeout(() => {
+        this.waiters.delete(waiter)
+        const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
+        reject(new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}`))
+      }, timeoutMs)
+    })
+  }
+
+  waitForIdle(options?: WaitOptions & { readonly sockets?: boolean }): Promise<Stats> {
+    const sockets = options?.sockets === true
+    return this.waitFor((s) => s.inflight === 0 && (!sockets || s.open === 0), {
+      timeoutMs: options?.timeoutMs ?? 2000,
+      message: options?.message ?? (sockets ? "server not idle (inflight and open sockets)" : "server not idle (inflight)")
+    })
+  }
+
+  closeIdleSockets(): Promise<void> {
+    const busy = new Set<Socket>()
+    for (const exchange of this.live) busy.add(exchange.socket)
+    const idle = [...this.sockets].filter((socket) => !busy.has(socket))
+    return Promise.all(
+      idle.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.destroyed && !this.sockets.has(socket)) return resolve()
+            socket.once("close", () => resolve())
+            socket.destroy()
+          })
+      )
+    ).then(() => undefined)
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing
+    this.closing = new Promise<void>((resolve) => {
+      for (const exchange of this.live) exchange.serverCut = true
+      let listening = true
+      const check = () => {
+        if (listening || this.sockets.size > 0 || this.live.size > 0) return
+        this.waiters.delete(waiter)
+        resolve()
+      }
+      const waiter: Waiter = { check }
+      this.waiters.add(waiter)
+      this.http.close(() => {
+        listening = false
+        check()
+      })
+      for (const socket of this.sockets) socket.destroy()
+      check()
+    }).then(() => this.notify())
+    return this.closing
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private notify(): void {
+    if (this.waiters.size === 0) return
+    for (const waiter of [...this.waiters]) waiter.check()
+  }
+
+  /** Wires a new socket into the accounting. */
+  onConnection(socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy()
+      return
+    }
+    this.sockets.add(socket)
+    socket.once("close", () => {
+      this.sockets.delete(socket)
+      this.notify()
+    })
+    this.notify()
+  }
+
+  private settle(exchange: Exchange, completed: boolean): void {
+    if (exchange.settled) return
+    exchange.settled = true
+    this.live.delete(exchange)
+    const byClient = !completed && !exchange.serverCut
+    if (completed) this.completed++
+    else if (byClient) this.closedByClient++
+    else this.closedByServer++
+    if (this.listeners.size > 0) {
+      const info: ResponseClosedInfo = {
+        id: exchange.id,
+        format: exchange.format,
+        byClient,
+        completed,
+        startedAt: exchange.startedAt,
+        closedAt: performance.now()
+      }
+      for (const listener of [...this.listeners]) {
+        try {
+          listener(info)
+        } catch {
+          // a listener's failure is not the server's
+        }
+      }
+    }
+    this.notify()
+  }
+
+  /** Handles one request, from arrival to the end of its playback. */
+  onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const exchange = new Exchange(++this.nextId, performance.now(), res, req.socket)
+    if (this.closing !== undefined) exchange.serverCut = true
+    this.total++
+    this.live.add(exchange)
+    res.once("finish", () => this.settle(exchange, true))
+    res.once("close", () => {
+      exchange.markClosed()
+      this.settle(exchange, false)
+    })
+    this.notify()
+    this.handle(exchange, req, res).catch(() => {
+      if (!exchange.closed) exchange.cut()
+    })
+  }
+
+  private async handle(exchange: Exchange, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? "GET"
+    const url = new URL(req.url ?? "/", "http://localhost")
+    const resolved = method === "POST" ? route(url.pathname) : { format: "unknown" as const }
+    exchange.format = resolved.format
+    const raw = await readBody(req)
+    const body = parseBody(raw)
+    const bodyModel = (body as { model?: unknown } | undefined)?.model
+    const model = resolved.pathModel ?? (typeof bodyModel === "string" ? bodyModel : undefined)
+    const recorded: RecordedRequest = {
+      id: exchange.id,
+      method,
+      path: url.pathname,
+      query: redactQuery(url.searchParams),
+      headers: redactHeaders(req.headers),
+      body,
+      model,
+      format: resolved.format,
+      receivedAt: exchange.startedAt
+    }
+    this.recorded.push(recorded)
+    if (exchange.closed) return
+
+    if (resolved.format === "unknown") return this.respondUnknown(method, url.pathname, res)
+
+    const script = await this.resolveScript(recorded)
+    if (exchange.closed) return
+    const wire = wires[resolved.format]
+    await play({
+      id: exchange.id,
+      script,
+      wire,
+      streaming: wire.isStreaming(body, url.pathname),
+      model: model ?? DEFAULT_MODEL,
+      body,
+      res,
+      life: exchange
+    })
+  }
+
+  private respondUnknown(method: string, pathname: string, res: http.ServerResponse): void {
+    const known = route(pathname).format !== "unknown"
+    if ((method === "GET" || method === "HEAD") && pathname === "/") {
+      return sendJson(res, 200, { name: "streamvisor-fake-server", status: "ok" }, method)
+    }
+    if (known) {
+      return sendJson(
+        res,
+        405,
+        { error: { message: `method ${method} not allowed on ${pathname}`, type: "method_not_allowed" } },
+        method,
+        { allow: "POST" }
+      )
+    }
+    sendJson(res, 404, { error: { message: `no route for ${method} ${pathname}`, type: "not_found" } }, method)
+  }
+
+  private async resolveScript(request: RecordedRequest): Promise<Script> {
+    let source: ScriptSource | undefined
+    if (request.model !== undefined) source = this.routes.get(normalizeModel(request.model))
+    if (source === undefined) source = this.queue.shift()
+    if (source === undefined) source = this.script
+    return typeof source === "function" ? await source(request) : source
+  }
+}
+
+/** Starts a FakeLlmServer. */
+export const startServer = (options: StartOptions): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const host = options.host ?? "127.0.0.1"
+    const httpServer = http.createServer({ keepAlive: true, noDelay: true })
+    httpServer.keepAliveTimeout = options.keepAliveTimeout ?? 5000
+    let server: FakeServer | undefined
+    const pendingSockets: Array<Socket> = []
+    httpServer.on("connection", (socket: Socket) => {
+      if (server === undefined) pendingSockets.push(socket)
+      else server.onConnection(socket)
+    })
+    httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (server === undefined) {
+        res.writeHead(503).end()
+        return
+      }
+      server.onRequest(req, res)
+    })
+    httpServer.once("error", reject)
+    httpServer.listen(options.port ?? 0, host, () => {
+      httpServer.off("error", reject)
+      const address = httpServer.address()
+      const port = typeof address === "object" && address !== null ? address.port : options.port ?? 0
+      server = new FakeServer(httpServer, options.script ?? defaultScript, host, port)
+      for (const socket of pendingSockets.splice(0)) server.onConnection(socket)
+      resolve(server)
+    })
+  })

@@ -42,7 +42,9 @@ const start = (events: Stream.Stream<StreamEvent, LlmError>) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const pull = yield* Scope.extend(Stream.toPull(events), scope)
-    const first = yield* Effect.forkDaemon(firstChunk(pull))
+    // `start` runs as an uninterruptible acquire, and a fiber forked there would
+    // inherit that: the race must be able to interrupt the loser.
+    const first = yield* Effect.forkDaemon(Effect.interruptible(firstChunk(pull)))
     return { scope, pull, first } satisfies Contender
   })
 

@@ -10,7 +10,7 @@ import { Chunk, Effect, Exit, Fiber, Stream } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 import * as LlmError from "../src/LlmError.js"
 
-let server: FakeLlmServer.FakeLlmServer
+let server: FakeLlmServer.Server
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
 

@@ -9,7 +9,7 @@ import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Agent, fetch as undiciFetch } from "undici"
 import * as LlmError from "../src/LlmError.js"
 
-let server: FakeLlmServer.FakeLlmServer
+let server: FakeLlmServer.Server
 let agent: Agent
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)

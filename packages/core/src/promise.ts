@@ -27,6 +27,8 @@ import * as Ledger from "./Ledger.js"
 import type { LlmError } from "./LlmError.js"
 import type { Provider } from "./Provider.js"
 import type { StreamEvent } from "./StreamEvent.js"
+import { retry, type RetryOptions } from "./Retry.js"
+import { timeouts, type TimeoutsOptions } from "./Timeouts.js"
 
 export type { LlmError } from "./LlmError.js"
 export type { StreamEvent } from "./StreamEvent.js"
@@ -37,6 +39,10 @@ export type { StreamEvent } from "./StreamEvent.js"
 export interface StreamTextOptions {
   /** Aborting it releases the connection; the pending `next()` rejects with `signal.reason`. */
   readonly signal?: AbortSignal | undefined
+  /** Bound the time to first event, between events, and in total (see `timeouts`). */
+  readonly timeouts?: TimeoutsOptions | undefined
+  /** Retry a failure before the first event (see `retry`); applied outside `timeouts`. */
+  readonly retry?: RetryOptions | undefined
   /** The ledger to record in; the process-wide one by default. */
   readonly ledger?: Ledger.Service | undefined
   /** Apply Stream policies (`timeouts`, `retry`…) to the events before they are iterated. */
@@ -190,6 +196,8 @@ export const streamText = (
   options: StreamTextOptions = {}
 ): EventIterator => {
   let events = provider.stream(request)
+  if (options.timeouts !== undefined) events = timeouts({ provider: provider.name, ...options.timeouts })(events)
+  if (options.retry !== undefined) events = retry(options.retry)(events)
   if (options.pipe !== undefined) events = options.pipe(events)
   if (options.ledger !== undefined) events = Stream.provideService(events, Ledger.Ledger, options.ledger)
   return new StreamTextIterator(events, options.signal)

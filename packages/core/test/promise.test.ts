@@ -176,3 +176,23 @@ describe("streamText", () => {
     }
   )
 })
+
+describe("streamText with policies", () => {
+  it("timeouts and retry work without Effect: a hung first attempt is cut, the second answers", async () => {
+    agent = new Agent()
+    const ledger = Ledger.make()
+    server.enqueue({ fault: { type: "headersThenHang" } }, Script.text(3))
+    const texts: Array<string> = []
+    for await (const event of streamText(rawProvider, request, {
+      ledger,
+      timeouts: { firstToken: 100 },
+      retry: { times: 1 }
+    })) {
+      if (event._tag === "TextDelta") texts.push(event.text)
+    }
+    expect(texts.join("")).toContain("w2")
+    expect(server.stats().total).toBe(2)
+    expect(ledger.snapshot().opened).toBe(2)
+    await assertReleased(ledger)
+  })
+})

@@ -15,8 +15,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
-import { makeScrub, mapError, PROVIDER } from "./internal/Errors.js"
+import { mapError, PROVIDER } from "./internal/Errors.js"
 import { DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
+import { makeScrub, scrubbingLogger } from "./internal/Scrub.js"
 
 /**
  * @since 0.1.0
@@ -45,7 +46,8 @@ export interface Options {
  * Streams go through `messages.create({ …, stream: true }, { signal })`, the
  * raw event stream, never `messages.stream()` (which reads the whole body in
  * the background). Errors arrive as `LlmError`s whose messages never contain
- * the key.
+ * the key; a client built here also scrubs the key from the SDK's own log
+ * lines.
  *
  * @example
  * ```ts
@@ -78,16 +80,21 @@ export const make = (options: Options): Provider.Provider => {
     : Redacted.isRedacted(options.apiKey)
     ? options.apiKey
     : Redacted.make(options.apiKey)
-  const client = options.client ?? new AnthropicSdk({
-    apiKey: apiKey === undefined ? undefined : Redacted.value(apiKey),
-    baseURL: options.baseURL,
-    maxRetries: 0
-  })
+  // Secrets are read when something is scrubbed, so the key a user's client
+  // holds (or that a key function rotated in) is covered too. The scrub exists
+  // before the client because the client's logger uses it.
+  const holder: { client?: AnthropicSdk } = {}
   const scrub = makeScrub(() => [
     apiKey === undefined ? undefined : Redacted.value(apiKey),
-    client.apiKey,
-    client.authToken
+    holder.client?.apiKey,
+    holder.client?.authToken
   ])
+  const sdk = holder.client = options.client ?? new AnthropicSdk({
+    apiKey: apiKey === undefined ? undefined : Redacted.value(apiKey),
+    baseURL: options.baseURL,
+    maxRetries: 0,
+    logger: scrubbingLogger(scrub)
+  })
   const classify = mapError(scrub)
   const decoder = Decoder.make(scrub)
 
@@ -106,7 +113,7 @@ export const make = (options: Options): Provider.Provider => {
       return acquire({
         provider: PROVIDER,
         model: request.model,
-        open: (signal) => client.messages.create(params, { signal }),
+        open: (signal) => sdk.messages.create(params, { signal }),
         decoder,
         mapError: classify
       })
@@ -138,7 +145,9 @@ export const layerConfig = (
     Provider.LlmProvider,
     Effect.gen(function*() {
       const apiKey = yield* Config.redacted("ANTHROPIC_API_KEY")
-      const baseURL = options.baseURL ?? Option.getOrUndefined(yield* Config.option(Config.string("ANTHROPIC_BASE_URL")))
+      const baseURL = options.baseURL ?? Option.getOrUndefined(
+        yield* Config.option(Config.string("ANTHROPIC_BASE_URL"))
+      )
       return make({ ...options, apiKey, baseURL })
     })
   )

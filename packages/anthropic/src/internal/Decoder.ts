@@ -9,13 +9,23 @@ import type Anthropic from "@anthropic-ai/sdk"
 import type { Decoder, DecoderContext } from "@streamvisor/core"
 import { LlmError, StreamEvent } from "@streamvisor/core"
 import { fromErrorBody, PROVIDER } from "./Errors.js"
-import type { Scrub } from "./Errors.js"
+import type { Scrub } from "./Scrub.js"
 
-/** An open `tool_use` block: its call id, tool name and the argument text so far. */
+/**
+ * An open `tool_use` block: its call id, tool name, the `input` it started
+ * with (always `{}` from Anthropic) and the argument text streamed so far.
+ */
 interface ToolBlock {
   readonly id: string
   readonly name: string
+  readonly input: unknown
   json: string
+}
+
+const isNonEmptyObject = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  for (const _ in value) return true
+  return false
 }
 
 /** Per content-block index: a tool call being built, or `OTHER` (text, thinking, server tools…). */
@@ -45,12 +55,18 @@ export const finishReason = (raw: string | null): StreamEvent.FinishReason => {
   }
 }
 
-const protocolError = (message: string) => new LlmError.ProtocolError({ provider: PROVIDER, message: `${PROVIDER}: ${message}` })
+const protocolError = (message: string) =>
+  new LlmError.ProtocolError({ provider: PROVIDER, message: `${PROVIDER}: ${message}` })
+
+type Event = Anthropic.RawMessageStreamEvent
+type Emit = (event: StreamEvent.StreamEvent) => void
 
 /**
+ * A decoder factory for `acquire`: fresh state for each run of the stream.
+ *
  * @internal
  */
-export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthropic.RawMessageStreamEvent, StreamEvent.StreamEvent> => {
+export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Event, StreamEvent.StreamEvent> => {
   const blocks: Array<Block | undefined> = []
   let inputTokens = 0
   let outputTokens = 0
@@ -58,7 +74,7 @@ export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthrop
   let stopReason: string | null = null
   let stopped = false
 
-  const step = (event: Anthropic.RawMessageStreamEvent, emit: (event: StreamEvent.StreamEvent) => void): boolean => {
+  const step = (event: Event, emit: Emit): boolean => {
     switch (event.type) {
       case "content_block_delta": {
         const delta = event.delta
@@ -73,7 +89,9 @@ export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthrop
           }
           case "input_json_delta": {
             const block = blocks[event.index]
-            if (block === undefined) throw protocolError(`input_json_delta for block ${event.index}, which was never started`)
+            if (block === undefined) {
+              throw protocolError(`input_json_delta for block ${event.index}, which was never started`)
+            }
             const piece = delta.partial_json
             // Server-tool blocks (web search…) stream input too; they are not the caller's tool calls.
             if (block === OTHER || typeof piece !== "string" || piece.length === 0) break
@@ -99,7 +117,7 @@ export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthrop
             break
           }
           case "tool_use": {
-            blocks[event.index] = { id: block.id, name: block.name, json: "" }
+            blocks[event.index] = { id: block.id, name: block.name, input: block.input, json: "" }
             emit(StreamEvent.toolCallStart(block.id, block.name))
             break
           }
@@ -118,6 +136,11 @@ export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthrop
             } catch {
               throw protocolError(`the arguments of tool call ${block.id} (${block.name}) are not valid JSON`)
             }
+          } else if (isNonEmptyObject(block.input)) {
+            // Some Anthropic-compatible servers send the whole input in content_block_start
+            // and no input_json_delta; stream it as one piece so deltas still add up.
+            args = block.input
+            emit(StreamEvent.toolCallDelta(block.id, JSON.stringify(args)))
           }
           emit(StreamEvent.toolCallEnd(block.id, block.name, args))
         }
@@ -163,7 +186,7 @@ export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Anthrop
     }
   }
 
-  const end = (emit: (event: StreamEvent.StreamEvent) => void): void => {
+  const end = (emit: Emit): void => {
     if (!stopped) {
       throw new LlmError.Disconnected({
         provider: PROVIDER,

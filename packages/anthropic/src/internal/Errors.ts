@@ -19,30 +19,11 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { LlmError } from "@streamvisor/core"
 import * as Duration from "effect/Duration"
+import { sanitize } from "./Scrub.js"
+import type { Scrub } from "./Scrub.js"
 
 /** @internal */
 export const PROVIDER = "anthropic"
-
-/** @internal */
-export type Scrub = (text: string) => string
-
-/**
- * A scrub that replaces every secret the client holds (`Bearer <secret>` and
- * the bare secret) with `<redacted>`. Secrets are read when an error happens,
- * so a user's own client is covered too.
- *
- * @internal
- */
-export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Scrub => (text) => {
-  for (const secret of secrets()) {
-    // Short values would redact ordinary words; real keys are long.
-    if (typeof secret !== "string" || secret.length < 8) continue
-    if (text.includes(secret)) {
-      text = text.split(`Bearer ${secret}`).join("<redacted>").split(secret).join("<redacted>")
-    }
-  }
-  return text
-}
 
 const isNamed = (cause: unknown, name: string, ctor: abstract new(...args: Array<any>) => unknown): boolean =>
   cause instanceof ctor || (cause instanceof Error && cause.name === name)
@@ -205,40 +186,9 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
     })
   }
   const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
-  return new LlmError.Unknown({ provider: PROVIDER, message: scrub(`${PROVIDER}: ${text}`), cause: sanitize(cause, scrub) })
-}
-
-/**
- * A copy of `cause` safe to keep in `Unknown.cause`: an `Error` with the same
- * name, scrubbed message and stack, the SDK's `status`, `type` and `requestID`,
- * and a sanitized `cause` chain; never the original, which may reference
- * request state.
- *
- * @internal
- */
-export const sanitize = (cause: unknown, scrub: Scrub, depth = 0): unknown => {
-  if (!(cause instanceof Error)) {
-    if (cause === null || cause === undefined || typeof cause === "number" || typeof cause === "boolean") {
-      return cause
-    }
-    let text: string
-    try {
-      text = typeof cause === "string" ? cause : JSON.stringify(cause)
-    } catch {
-      text = String(cause)
-    }
-    return scrub(text)
-  }
-  const copy = new Error(scrub(cause.message))
-  copy.name = cause.name
-  copy.stack = cause.stack === undefined ? undefined : scrub(cause.stack)
-  const source = cause as Error & { status?: unknown; type?: unknown; requestID?: unknown; code?: unknown }
-  const target = copy as Error & Record<string, unknown>
-  for (const key of ["status", "type", "requestID", "code"] as const) {
-    const value = source[key]
-    if (typeof value === "string") target[key] = scrub(value)
-    else if (typeof value === "number") target[key] = value
-  }
-  if (source.cause !== undefined && depth < 3) target.cause = sanitize(source.cause, scrub, depth + 1)
-  return copy
+  return new LlmError.Unknown({
+    provider: PROVIDER,
+    message: scrub(`${PROVIDER}: ${text}`),
+    cause: sanitize(cause, scrub)
+  })
 }

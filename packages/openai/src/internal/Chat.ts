@@ -191,7 +191,7 @@ export const decoder = (context: DecoderContext) => {
           const deltas = delta.tool_calls
           if (deltas !== undefined && deltas !== null && deltas.length > 0) toolCalls(deltas, emit)
         }
-        const reason = choice.finish_reason
+        const reason = choice.finish_reason as string | null | undefined
         if (typeof reason === "string" && reason !== "") {
           finish = reason
           closeCalls(emit)

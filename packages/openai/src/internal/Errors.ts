@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { inspect } from "node:util"
 import { LlmError } from "@streamvisor/core"
 import * as Duration from "effect/Duration"
 import type { APIConnectionError, APIError } from "openai"
@@ -18,16 +19,17 @@ export type Scrub = (text: string) => string
 const BEARER = /Bearer\s+[^\s"',;]+/gi
 
 /**
- * A scrubber that replaces the key's text (and any `Bearer <token>`) with
- * `<redacted>`. `secret` is read lazily, so a client handed in by the user is
- * scrubbed with its own key.
+ * A scrubber that replaces every secret's text (and any `Bearer <token>`) with
+ * `<redacted>`. `secrets` is read at each call, so a client handed in by the
+ * user is scrubbed with its current key.
  *
  * @internal
  */
-export const makeScrub = (secret: () => string | null | undefined): Scrub => (text) => {
-  const key = secret()
+export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Scrub => (text) => {
   let out = text
-  if (key) out = out.split(key).join("<redacted>")
+  for (const secret of secrets()) {
+    if (typeof secret === "string" && secret !== "") out = out.split(secret).join("<redacted>")
+  }
   return out.replace(BEARER, "Bearer <redacted>")
 }
 
@@ -212,4 +214,44 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
 const connectionMessage = (error: APIConnectionError): string => {
   const inner = (error as { cause?: unknown }).cause
   return inner instanceof Error ? `${error.message} (${inner.message})` : error.message
+}
+
+type LogFn = (message: string, ...rest: Array<unknown>) => void
+
+/**
+ * The logger shape the `openai` SDK takes (`ClientOptions.logger`).
+ *
+ * @internal
+ */
+export interface SdkLogger {
+  readonly error: LogFn
+  readonly warn: LogFn
+  readonly info: LogFn
+  readonly debug: LogFn
+}
+
+const scrubArgument = (scrub: Scrub, value: unknown): unknown => {
+  if (typeof value === "string") return scrub(value)
+  if (value instanceof Error) return sanitize(scrub, value)
+  if (typeof value === "object" && value !== null) {
+    const text = inspect(value, { depth: 6, breakLength: Infinity })
+    const clean = scrub(text)
+    return clean === text ? value : clean
+  }
+  return value
+}
+
+/**
+ * The SDK's logger for clients the adapter builds: `console`, looked up at
+ * each call, with every argument scrubbed (the SDK logs raw frames it cannot
+ * parse, and request details at debug level). The SDK's level (`OPENAI_LOG`,
+ * default "warn") still applies.
+ *
+ * @internal
+ */
+export const scrubbingLogger = (scrub: Scrub): SdkLogger => {
+  const level = (name: keyof SdkLogger): LogFn => (message, ...rest) => {
+    console[name](scrub(String(message)), ...rest.map((value) => scrubArgument(scrub, value)))
+  }
+  return { error: level("error"), warn: level("warn"), info: level("info"), debug: level("debug") }
 }

@@ -62,6 +62,19 @@ export interface ResponseClosedInfo {
   readonly startedAt: number
   /** `performance.now()` when the response finished or was cut. */
   readonly closedAt: number
+  /** Bytes handed to the socket for this response (headers included). */
+  readonly bytesWritten: number
+}
+
+/** A response in flight, for diagnosing leaks and backpressure. */
+export interface InflightResponse {
+  readonly id: number
+  readonly format: WireFormat
+  readonly model: string | undefined
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number
+  /** Bytes handed to the socket for this response so far (headers included; queued bytes too). */
+  readonly bytesWritten: number
 }
 
 /** Base URLs as each SDK takes them. */
@@ -114,6 +127,8 @@ export interface Server {
   reset(): void
   /** The current counters. */
   stats(): Stats
+  /** The responses in flight, oldest first. */
+  inflightResponses(): ReadonlyArray<InflightResponse>
   /** Listens to responses finishing or being cut; returns an unsubscribe function. */
   onResponseClosed(listener: (info: ResponseClosedInfo) => void): () => void
   /**

@@ -13,3 +13,9 @@ export * as Script from "./Script.js"
 
 /** Recorded real provider streams, as data or replay scripts. */
 export * as Fixtures from "./Fixtures.js"
+
+/** fast-check arbitraries of scripts, events and faults. */
+export * as Arbitraries from "./Arbitraries.js"
+
+/** Leak assertions: nothing in flight, every response ended exactly once. */
+export * as LeakCheck from "./LeakCheck.js"

@@ -242,6 +242,34 @@ describe("keepalive frames on the wire", () => {
     for (const frame of frames) expect(frame).toMatch(/^data: \{[^\r\n]*\}$/)
   })
 
+  it.each([
+    ["/v1/messages", "text/event-stream; charset=utf-8"],
+    ["/v1/chat/completions", "text/event-stream; charset=utf-8"],
+    ["/v1/responses", "text/event-stream; charset=utf-8"],
+    ["/v1beta/models/MODEL:streamGenerateContent", "text/event-stream"],
+    ["/api/chat", "application/x-ndjson"]
+  ])("headersThenHang on %s: headers arrive, the body stays open until aborted", async (path, contentType) => {
+    const before = server.stats()
+    const model = route({ fault: { type: "headersThenHang" } })
+    const controller = new AbortController()
+    const response = await fetch(`${server.url}${path.replace("MODEL", model)}?alt=sse`, {
+      method: "POST",
+      body: JSON.stringify({ model, stream: true }),
+      signal: controller.signal
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe(contentType)
+    const body = response.text().then(
+      () => "ended",
+      (error: Error) => error.name
+    )
+    const raced = await Promise.race([body, server.waitFor((s) => s.completed > before.completed, { timeoutMs: 60 }).catch(() => "open")])
+    expect(raced).toBe("open")
+    controller.abort()
+    expect(await body).toBe("AbortError")
+    await server.waitFor((s) => s.inflight === 0 && s.closedByClient === before.closedByClient + 1)
+  })
+
   it("hangBeforeHeaders: fetch does not resolve until aborted", async () => {
     const before = server.stats()
     const model = route({ fault: { type: "hangBeforeHeaders" } })

@@ -4,8 +4,9 @@
  */
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { FakeLlmServer, Fixtures } from "../src/index.js"
-import { readers, type Seen } from "./utils.js"
+import OpenAI from "openai"
+import { FakeLlmServer, Fixtures, Script } from "../src/index.js"
+import { readAnthropic, readers, readOpenAIChat, type Seen } from "./utils.js"
 
 let server: FakeLlmServer.Server
 
@@ -78,5 +79,83 @@ describe("replayed fixtures read by the real SDKs", () => {
   it("leaves nothing in flight", async () => {
     await server.waitForIdle()
     expect(server.stats().closedByServer).toBe(0)
+  })
+})
+
+describe("replay framing", () => {
+  const paths = {
+    anthropic: "/v1/messages",
+    "openai-chat": "/v1/chat/completions",
+    "openai-responses": "/v1/responses",
+    gemini: "/v1beta/models/MODEL:streamGenerateContent",
+    ollama: "/api/chat"
+  } as const
+
+  const framed = (format: Fixtures.Format, chunks: ReadonlyArray<string>): string => {
+    switch (format) {
+      case "anthropic":
+      case "openai-responses":
+        return chunks.map((c) => `event: ${JSON.parse(c).type}\ndata: ${c}\n\n`).join("")
+      case "openai-chat":
+        return chunks.map((c) => `data: ${c}\n\n`).join("") + "data: [DONE]\n\n"
+      case "google":
+        return chunks.map((c) => `data: ${c}\r\n\r\n`).join("")
+      case "ollama":
+        return chunks.map((c) => `${c}\n`).join("")
+    }
+  }
+
+  for (const { format, name } of Fixtures.list()) {
+    it(`${format}/${name} is written byte for byte`, async () => {
+      const model = `bytes-${format}-${name}`
+      server.scriptFor(model, Fixtures.script(format, name))
+      const path = paths[Fixtures.wireFormat(format)].replace("MODEL", model)
+      const response = await fetch(`${server.url}${path}?alt=sse`, { method: "POST", body: JSON.stringify({ model, stream: true }) })
+      const bytes = Buffer.from(await response.arrayBuffer())
+      expect(bytes.equals(Buffer.from(framed(format, Fixtures.load(format, name).chunks), "utf8"))).toBe(true)
+    })
+  }
+})
+
+describe("replay with faults (afterEvents counts chunks)", () => {
+  it("disconnect mid-replay", async () => {
+    const { chunks } = Fixtures.load("anthropic", "text")
+    const cut = 6
+    const deltasBefore = chunks.slice(0, cut).filter((c) => c.includes("text_delta")).length
+    server.scriptFor("replay-cut", Fixtures.script("anthropic", "text", { fault: { type: "disconnect", afterEvents: cut } }))
+    const seen = await readAnthropic(server, { model: "replay-cut" })
+    expect(seen.text).toHaveLength(deltasBefore)
+    expect(String((seen.error as Error).message)).toMatch(/terminated/)
+  })
+
+  it("provider error event mid-replay", async () => {
+    server.scriptFor(
+      "replay-error",
+      Fixtures.script("openai-chat", "text-usage", { fault: { type: "errorEvent", afterEvents: 5, kind: "server" } })
+    )
+    const seen = await readOpenAIChat(server, { model: "replay-error" })
+    expect(seen.error).toBeInstanceOf(OpenAI.APIError)
+    expect(seen.text.length).toBeGreaterThan(0)
+  })
+
+  it("responses error event continues the sequence numbers", async () => {
+    server.scriptFor(
+      "replay-responses-error",
+      Fixtures.script("openai-responses", "text", { fault: { type: "errorEvent", afterEvents: 4 } })
+    )
+    const response = await fetch(`${server.url}/v1/responses`, {
+      method: "POST",
+      body: JSON.stringify({ model: "replay-responses-error", stream: true })
+    })
+    const text = await response.text()
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","sequence_number":4,/)
+    expect(text).toMatch(/event: response\.failed\ndata: \{"type":"response\.failed","sequence_number":5,/)
+  })
+
+  it("replays with delays", async () => {
+    server.scriptFor("replay-slow", Fixtures.script("anthropic", "message-delta-input-tokens", { delayMs: 2 }))
+    const seen = await readAnthropic(server, { model: "replay-slow" })
+    expect(seen.text.join("")).toBe(Fixtures.load("anthropic", "message-delta-input-tokens").expected.text)
+    expect(Script.isReplay(Fixtures.script("anthropic", "text"))).toBe(true)
   })
 })

@@ -34,7 +34,7 @@ describe.each(formats)("%s streaming", (format) => {
   const read = readers[format]
 
   it("delivers the scripted text deltas in order, with finish and usage", async () => {
-    const deltas = ["Hel", "lo, ", "wor", "ld", " — ünïcødé 🎉", "\"quoted\"\n"]
+    const deltas = ["Hel", "lo, ", "wor", "ld", " — ünïcødé 🎉", "\"quoted\"\n", "\u2028sep\u2029", "\r\n\n\\"]
     const seen = await read(server, { model: route(Script.text(deltas, { usage: { inputTokens: 7, outputTokens: 6 } })) })
     expect(seen.error).toBeUndefined()
     expect(seen.text).toEqual(deltas)

@@ -46,6 +46,8 @@ const BATCH = 64 * 1024
 
 class Writer {
   private buffer = ""
+  /** Something (headers at least) went to the socket. `res.headersSent` is true right after `writeHead`. */
+  private started = false
   constructor(
     private readonly res: ServerResponse,
     private readonly life: Life
@@ -63,11 +65,12 @@ class Writer {
   async flush(): Promise<boolean> {
     if (this.life.closed) return false
     if (this.buffer.length === 0) {
-      if (!this.res.headersSent) this.res.flushHeaders()
+      this.flushHeaders()
       return true
     }
     const data = this.buffer
     this.buffer = ""
+    this.started = true
     if (!this.res.write(data)) return this.life.drain()
     return !this.life.closed
   }
@@ -77,11 +80,20 @@ class Writer {
     if (this.life.closed) return Promise.resolve(false)
     const data = this.buffer
     this.buffer = ""
-    if (!this.res.headersSent) this.res.flushHeaders()
-    if (data.length === 0) return Promise.resolve(true)
+    if (data.length === 0) {
+      this.flushHeaders()
+      return Promise.resolve(true)
+    }
+    this.started = true
     return new Promise((resolve) => {
       this.res.write(data, (error) => resolve(error == null && !this.life.closed))
     })
+  }
+
+  private flushHeaders(): void {
+    if (this.started) return
+    this.started = true
+    this.res.flushHeaders()
   }
 
   end(): void {

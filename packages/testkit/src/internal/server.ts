@@ -7,6 +7,7 @@ import type { Socket } from "node:net"
 import { performance } from "node:perf_hooks"
 import type {
   BaseUrls,
+  InflightResponse,
   RecordedRequest,
   ResponseClosedInfo,
   Server,
@@ -26,18 +27,27 @@ const DEFAULT_MODEL = "fake-model"
 /** One request / response pair and its lifetime. */
 class Exchange implements Life {
   format: WireFormat = "unknown"
+  model: string | undefined = undefined
   settled = false
   closed = false
   serverCut = false
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly onClose = new Set<() => void>()
+  private readonly baseline: number
 
   constructor(
     readonly id: number,
     readonly startedAt: number,
     readonly res: http.ServerResponse,
     readonly socket: Socket
-  ) {}
+  ) {
+    this.baseline = socket.bytesWritten
+  }
+
+  /** Bytes handed to the socket since this response started (responses on a socket are sequential). */
+  get bytesWritten(): number {
+    return this.socket.bytesWritten - this.baseline
+  }
 
   /** Called once, on the response's `close`. */
   markClosed(): void {
@@ -221,6 +231,25 @@ class FakeServer implements Server {
     }
   }
 
+  private describeInflight(): string {
+    if (this.live.size === 0) return ""
+    const now = performance.now()
+    const items = [...this.live]
+      .slice(0, 10)
+      .map((e) => `#${e.id} ${e.format}${e.model === undefined ? "" : ` model=${e.model}`} ${Math.round(now - e.startedAt)}ms ${e.bytesWritten}B`)
+    return `; inflight: ${items.join(", ")}${this.live.size > 10 ? ", …" : ""}`
+  }
+
+  inflightResponses(): ReadonlyArray<InflightResponse> {
+    return [...this.live].map((exchange) => ({
+      id: exchange.id,
+      format: exchange.format,
+      model: exchange.model,
+      startedAt: exchange.startedAt,
+      bytesWritten: exchange.bytesWritten
+    }))
+  }
+
   onResponseClosed(listener: (info: ResponseClosedInfo) => void): () => void {
     this.listeners.add(listener)
     return () => {
@@ -231,32 +260,30 @@ class FakeServer implements Server {
   waitFor(predicate: (stats: Stats) => boolean, options?: WaitOptions): Promise<Stats> {
     const timeoutMs = options?.timeoutMs ?? 2000
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
+      const timers: { timer?: NodeJS.Timeout } = {}
+      const settle = (f: () => void) => {
+        this.waiters.delete(waiter)
+        if (timers.timer !== undefined) clearTimeout(timers.timer)
+        f()
+      }
       const waiter: Waiter = {
         check: () => {
-          let ok: boolean
           const stats = this.stats()
+          let ok: boolean
           try {
             ok = predicate(stats)
           } catch (error) {
-            this.waiters.delete(waiter)
-            if (timer !== undefined) clearTimeout(timer)
-            reject(error)
-            return
+            return settle(() => reject(error))
           }
-          if (!ok) return
-          this.waiters.delete(waiter)
-          if (timer !== undefined) clearTimeout(timer)
-          resolve(stats)
+          if (ok) settle(() => resolve(stats))
         }
       }
       this.waiters.add(waiter)
       waiter.check()
       if (!this.waiters.has(waiter)) return
-      timer = setTimeout(() => {
-        this.waiters.delete(waiter)
+      timers.timer = setTimeout(() => {
         const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
-        reject(new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}`))
+        settle(() => reject(new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}${this.describeInflight()}`)))
       }, timeoutMs)
     })
   }
@@ -343,7 +370,8 @@ class FakeServer implements Server {
         byClient,
         completed,
         startedAt: exchange.startedAt,
-        closedAt: performance.now()
+        closedAt: performance.now(),
+        bytesWritten: exchange.bytesWritten
       }
       for (const listener of [...this.listeners]) {
         try {
@@ -382,6 +410,7 @@ class FakeServer implements Server {
     const body = parseBody(raw)
     const bodyModel = (body as { model?: unknown } | undefined)?.model
     const model = resolved.pathModel ?? (typeof bodyModel === "string" ? bodyModel : undefined)
+    exchange.model = model
     const recorded: RecordedRequest = {
       id: exchange.id,
       method,
@@ -398,7 +427,13 @@ class FakeServer implements Server {
 
     if (resolved.format === "unknown") return this.respondUnknown(method, url.pathname, res)
 
-    const script = await this.resolveScript(recorded)
+    let script: Script
+    try {
+      script = await this.resolveScript(recorded)
+    } catch (error) {
+      const message = `FakeLlmServer: the script function threw: ${String((error as Error)?.message ?? error)}`
+      return sendJson(res, 500, { error: { message, type: "fake_server_error" } }, method)
+    }
     if (exchange.closed) return
     const wire = wires[resolved.format]
     await play({

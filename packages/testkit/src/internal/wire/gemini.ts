@@ -15,6 +15,15 @@ import {
 
 const frame = (data: string): string => `data: ${data}\r\n\r\n`
 
+/**
+ * JSON with U+2028 / U+2029 escaped: the SDK's frame regex matches the payload with `.`, which
+ * stops at those line terminators (Google's servers escape them too).
+ */
+const stringify = (value: unknown): string => {
+  const text = JSON.stringify(value)
+  return /[\u2028\u2029]/.test(text) ? text.replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029") : text
+}
+
 const finishReason = (reason: FinishReason): string => {
   switch (reason) {
     case "stop":
@@ -84,7 +93,7 @@ class GeminiStream implements StreamRenderer {
 
   constructor(private readonly ctx: RenderContext) {
     this.head = `data: {"candidates":[{"content":{"parts":[`
-    this.tail = `],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":${ctx.usage.inputTokens},"totalTokenCount":${ctx.usage.inputTokens}},"modelVersion":${JSON.stringify(ctx.model)},"responseId":"fake-${ctx.id}"}\r\n\r\n`
+    this.tail = `],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":${ctx.usage.inputTokens},"totalTokenCount":${ctx.usage.inputTokens}},"modelVersion":${stringify(ctx.model)},"responseId":"fake-${ctx.id}"}\r\n\r\n`
   }
 
   preamble(): string {
@@ -92,14 +101,14 @@ class GeminiStream implements StreamRenderer {
   }
 
   event(event: ScriptEvent): string {
-    if (event.type === "text") return `${this.head}{"text":${JSON.stringify(event.text)}}${this.tail}`
-    return `${this.head}${JSON.stringify(part(event))}${this.tail}`
+    if (event.type === "text") return `${this.head}{"text":${stringify(event.text)}}${this.tail}`
+    return `${this.head}${stringify(part(event))}${this.tail}`
   }
 
   end(): string {
     const { inputTokens, outputTokens } = this.ctx.usage
     return frame(
-      JSON.stringify({
+      stringify({
         candidates: [
           {
             content: { parts: [{ text: "" }], role: "model" },
@@ -119,7 +128,7 @@ class GeminiStream implements StreamRenderer {
   }
 
   errorEvent(kind: ErrorEventKind): string {
-    return frame(JSON.stringify({ error: kindError(kind) }))
+    return frame(stringify({ error: kindError(kind) }))
   }
 
   malformed(): string {

@@ -87,8 +87,8 @@ interface OpenCall {
   readonly id: string
   readonly name: string
   args: Record<string, unknown>
-  /** `jsonPath` of a string value that the next partial arg continues. */
-  continuing: string | undefined
+  /** `jsonPath`s of string values that a later partial arg continues (`willContinue`). */
+  continuing: Set<string> | undefined
 }
 
 /**
@@ -205,7 +205,7 @@ export const make = (scrub: Scrub) =>
     let append = false
     if (typeof pa.stringValue === "string") {
       value = pa.stringValue
-      append = call.continuing === jsonPath
+      append = call.continuing !== undefined && call.continuing.has(jsonPath as string)
     } else if (typeof pa.numberValue === "number") value = pa.numberValue
     else if (typeof pa.boolValue === "boolean") value = pa.boolValue
     else if (pa.nullValue !== undefined) value = null
@@ -213,7 +213,8 @@ export const make = (scrub: Scrub) =>
     if (!assign(call.args, path, value, append)) {
       throw protocolError(`partialArgs jsonPath ${jsonPath as string} does not fit the arguments`)
     }
-    call.continuing = typeof value === "string" && pa.willContinue === true ? (jsonPath as string) : undefined
+    if (typeof value === "string" && pa.willContinue === true) (call.continuing ??= new Set()).add(jsonPath as string)
+    else call.continuing?.delete(jsonPath as string)
   }
 
   const functionCall = (fc: RawFunctionCall, emit: (event: StreamEvent.StreamEvent) => void): void => {

@@ -6,7 +6,8 @@
  *   `statusText` and the body's `error.details` as `errorDetails` (no response
  *   headers, so a 429's hint is `google.rpc.RetryInfo.retryDelay` in there);
  * - `GoogleGenerativeAIError("Error fetching from <url>: <cause>")` when no
- *   response came (connection refused, reset before the headers);
+ *   response came: `fetch failed` (refused, reset before the headers, DNS,
+ *   TLS) is `Disconnected`, anything else (an invalid URL) `Unknown`;
  * - `GoogleGenerativeAIError("Error reading from the stream")` for any failure
  *   while reading the body: a TCP reset (undici's `TypeError: terminated`),
  *   and also invalid UTF-8 (the original error is dropped by the SDK, so the
@@ -202,8 +203,9 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
     if (
       cause instanceof GoogleGenerativeAIAbortError ||
       text.startsWith("Error reading from the stream") ||
-      text.startsWith("Error fetching from") ||
-      text.startsWith("Request aborted")
+      text.startsWith("Request aborted") ||
+      // No response at all: undici's `TypeError: fetch failed` (refused, reset, DNS, TLS), wrapped.
+      (text.startsWith("Error fetching from") && text.endsWith(": fetch failed"))
     ) {
       return new LlmError.Disconnected({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: connection lost: ${text}`)) })
     }

@@ -96,26 +96,27 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
     }
     const firstNewline = bytes.indexOf(NEWLINE)
     if (this.carryBytes + firstNewline > this.options.maxLineBytes) throw this.tooLong(this.carryBytes + firstNewline)
-    const tailBytes = bytes.length - lastNewline - 1
-    if (tailBytes > this.options.maxLineBytes) throw this.tooLong(tailBytes)
 
     const text = this.utf8.decode(bytes, { stream: true })
     let end = text.indexOf("\n")
     let line = this.carry.length === 0 ? text.slice(0, end) : this.carry + text.slice(0, end)
     this.carry = ""
+    this.carryBytes = 0
     for (;;) {
       if (this.line(line, emit)) return true
       const start = end + 1
       end = text.indexOf("\n", start)
       if (end === -1) {
+        // The lines before it are delivered first; then the unfinished tail is checked.
+        const tailBytes = bytes.length - lastNewline - 1
+        if (tailBytes > this.options.maxLineBytes) throw this.tooLong(tailBytes)
         if (start < text.length) this.carry = text.slice(start)
-        break
+        this.carryBytes = tailBytes
+        return false
       }
       line = text.slice(start, end)
       if (line.length > this.safeLength) this.checkLength(line)
     }
-    this.carryBytes = tailBytes
-    return false
   }
 
   readonly end = (emit: Emit): void => {
@@ -123,7 +124,16 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
       // A last line without its newline still counts.
       const rest = this.carry + this.utf8.decode()
       this.carry = ""
-      if (rest.length > 0) this.line(rest, emit)
+      if (rest.length > 0 && !isBlank(rest)) {
+        let complete = true
+        try {
+          JSON.parse(rest)
+        } catch {
+          complete = false
+        }
+        // A body cut in the middle of a line is a cut, not a malformed line.
+        if (complete) this.line(rest, emit)
+      }
     }
     if (!this.done) {
       throw new LlmError.Disconnected({
@@ -147,12 +157,14 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
       if (isBlank(line)) return false
       throw this.protocol(`a line is not JSON: ${JSON.stringify(preview(line, 120))}`)
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.invalid(value)
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw this.protocol(`a line is not a JSON object: ${JSON.stringify(preview(line, 120))}`)
+    }
     if (value.error !== undefined && value.error !== null) throw fromErrorLine(value.error, this.options.scrub)
 
     const message = value.message
     if (message !== undefined && message !== null) {
-      if (typeof message !== "object") throw this.invalid(value)
+      if (typeof message !== "object" || Array.isArray(message)) throw this.invalid(value)
       const content = message.content
       if (typeof content === "string") {
         if (content.length > 0) emit(StreamEvent.textDelta(content))
@@ -176,8 +188,8 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
   }
 
   private toolCall(call: any, line: unknown, emit: Emit): void {
-    const fn = typeof call === "object" && call !== null ? call.function : undefined
-    if (typeof fn !== "object" || fn === null) throw this.invalid(line)
+    const fn = typeof call === "object" && call !== null && !Array.isArray(call) ? call.function : undefined
+    if (typeof fn !== "object" || fn === null || Array.isArray(fn)) throw this.invalid(line)
     const name = fn.name
     if (typeof name !== "string" || name.length === 0) throw this.invalid(line)
     let args = fn.arguments
@@ -199,9 +211,10 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
     } else if (typeof args === "object" && !Array.isArray(args)) {
       text = JSON.stringify(args)
     } else throw this.invalid(line)
+    // Ollama sends no id; a newer server or a proxy may.
     const given = call.id
-    const id = typeof given === "string" && given.length > 0 ? given : `call_${this.toolCalls}`
     if (given !== undefined && given !== null && typeof given !== "string") throw this.invalid(line)
+    const id = typeof given === "string" && given.length > 0 ? given : `call_${this.toolCalls}`
     this.toolCalls++
     emit(StreamEvent.toolCallStart(id, name))
     emit(StreamEvent.toolCallDelta(id, text))

@@ -160,6 +160,9 @@ const isConnectionCut = (cause: unknown): boolean => {
   return false
 }
 
+const isFetchFailed = (cause: unknown): boolean =>
+  cause instanceof Error && cause.name === "TypeError" && cause.message === "fetch failed"
+
 const nameOf = (cause: unknown): string =>
   cause instanceof Error ? (cause as { _tag?: unknown })._tag === undefined ? cause.name : String((cause as { _tag?: unknown })._tag) : typeof cause
 
@@ -176,7 +179,12 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
       const message = scrub(`${PROVIDER}: request to ${cause.request.url} failed (${cause.reason})${detail === "" ? "" : `: ${detail}`}`)
       switch (cause.reason) {
         case "Transport":
-          return new LlmError.Disconnected({ provider: PROVIDER, message })
+          // undici's `TypeError: fetch failed` (refused, reset, DNS, connect
+          // timeout) is a connection failure; anything else (an invalid header
+          // value…) is not worth a retry.
+          return isConnectionCut(cause.cause) || isFetchFailed(cause.cause)
+            ? new LlmError.Disconnected({ provider: PROVIDER, message })
+            : new LlmError.Unknown({ provider: PROVIDER, message, cause: new ScrubbedCause(cause._tag, message) })
         case "InvalidUrl":
           return new LlmError.InvalidRequest({ provider: PROVIDER, message })
         default:

@@ -1,0 +1,186 @@
+/**
+ * The Ollama adapter: `POST {host}/api/chat` with `stream: true`, read as
+ * NDJSON over an `@effect/platform` `HttpClient` (no SDK), streamed through
+ * core's `acquire` so the connection is released exactly once however the
+ * stream ends.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { acquire, LlmError, Provider } from "@streamvisor/core"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Body from "./internal/Body.js"
+import * as Decoder from "./internal/Decoder.js"
+import * as Errors from "./internal/Errors.js"
+import * as Request from "./internal/Request.js"
+
+/**
+ * The host Ollama listens on by default.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_HOST = "http://127.0.0.1:11434"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * Where Ollama listens, as `OLLAMA_HOST` takes it: `http://127.0.0.1:11434`
+   * (the default), `https://ollama.com`, or `host:port` / `host` (then
+   * `http://` and port 11434 are assumed). A path prefix is kept
+   * (`https://proxy.example/ollama` → `…/ollama/api/chat`).
+   */
+  readonly host?: string | undefined
+  /** The same as `host`, under the name the other adapters use. `host` wins when both are set. */
+  readonly baseURL?: string | undefined
+  /**
+   * Sent as `Authorization: Bearer <key>`, for hosted Ollama or a proxy.
+   * Stored as `Redacted`; never part of an error, a log line or `inspect`.
+   */
+  readonly apiKey?: string | Redacted.Redacted<string> | undefined
+  /**
+   * A ready-made `HttpClient`, so one connection pool serves every session
+   * (e.g. `NodeHttpClient`, or a `FetchHttpClient` with its own `fetch`).
+   * Default: `FetchHttpClient.layer` over the global `fetch`, built once.
+   * Do not add retries to it: retries belong to the `retry` policy.
+   */
+  readonly httpClient?: HttpClient.HttpClient | undefined
+  /**
+   * The longest NDJSON line accepted, in bytes (default 1 MiB). A longer line
+   * fails the stream with `ProtocolError` rather than growing a buffer.
+   */
+  readonly maxLineBytes?: number | undefined
+  /** Ollama's `think` field: ask a thinking model to think (streamed as `ReasoningDelta`), or not. */
+  readonly think?: boolean | "low" | "medium" | "high" | undefined
+  /** Ollama's `keep_alive` field: how long the model stays loaded after the request (`"5m"`, seconds, `-1`). */
+  readonly keepAlive?: string | number | undefined
+}
+
+const DEFAULT_PORT = "11434"
+
+/**
+ * Turn an `OLLAMA_HOST`-style value into a base URL without a trailing `/`.
+ * An unparsable value is returned as is: the request then fails with
+ * `InvalidRequest` naming it.
+ */
+const baseUrl = (host: string): string => {
+  let text = host.trim()
+  if (text.length === 0) return DEFAULT_HOST
+  if (text.startsWith(":")) text = `127.0.0.1${text}`
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
+  let url: URL
+  try {
+    url = new URL(hasScheme ? text : `http://${text}`)
+  } catch {
+    return text.replace(/\/+$/, "")
+  }
+  if (!hasScheme && url.port === "") url.port = DEFAULT_PORT
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "")
+}
+
+let defaultClient: HttpClient.HttpClient | undefined = undefined
+
+/**
+ * The default client: `FetchHttpClient.layer` built once, synchronously (its
+ * build is a plain `Effect.succeed`), so `make` returns a provider with no
+ * requirements. It uses the global `fetch` and so undici's global pool.
+ */
+const fetchClient = (): HttpClient.HttpClient =>
+  (defaultClient ??= Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)))
+
+/**
+ * Make an Ollama provider. Nothing is sent until a stream runs.
+ *
+ * @example
+ * ```ts
+ * import { Ollama } from "@streamvisor/ollama"
+ * import { streamText } from "@streamvisor/core/promise"
+ *
+ * const ollama = Ollama.make({ host: "http://127.0.0.1:11434" })
+ * for await (const event of streamText(ollama, { model: "llama3.2", messages: [{ role: "user", content: "Hi" }] })) {
+ *   if (event._tag === "TextDelta") process.stdout.write(event.text)
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Provider.Provider => {
+  const url = `${baseUrl(options.host ?? options.baseURL ?? DEFAULT_HOST)}/api/chat`
+  const apiKey = options.apiKey === undefined
+    ? undefined
+    : Redacted.isRedacted(options.apiKey)
+    ? options.apiKey
+    : Redacted.make(options.apiKey)
+  const scrub = Errors.makeScrub(apiKey === undefined ? undefined : Redacted.value(apiKey))
+  const client = options.httpClient ?? fetchClient()
+  const maxLineBytes = options.maxLineBytes ?? Decoder.DEFAULT_MAX_LINE_BYTES
+  if (!(maxLineBytes > 0)) throw new RangeError(`Ollama.make: maxLineBytes must be positive, got ${maxLineBytes}`)
+  const decoder = Decoder.make({ maxLineBytes, scrub })
+  const mapError = Errors.mapError(scrub)
+  const extra = { think: options.think, keepAlive: options.keepAlive }
+
+  const stream = (request: Parameters<Provider.Provider["stream"]>[0]) =>
+    Stream.suspend(() => {
+      let body: Request.ChatBody
+      try {
+        body = Request.toBody(request, extra)
+      } catch (error) {
+        return Stream.fail(LlmError.isLlmError(error) ? error : mapError(error))
+      }
+      let http = HttpClientRequest.post(url).pipe(
+        HttpClientRequest.accept("application/x-ndjson"),
+        HttpClientRequest.bodyUnsafeJson(body)
+      )
+      if (apiKey !== undefined) http = HttpClientRequest.bearerToken(http, Redacted.value(apiKey))
+      return acquire({
+        provider: Errors.PROVIDER,
+        model: request.model,
+        open: (signal) => Body.open(client, http, signal, scrub),
+        decoder,
+        mapError
+      })
+    })
+
+  return Provider.make({ name: Errors.PROVIDER, stream })
+}
+
+/**
+ * A layer providing an Ollama provider as the `LlmProvider`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Provider.LlmProvider> =>
+  Layer.sync(Provider.LlmProvider, () => make(options))
+
+/**
+ * A layer that reads the host from `OLLAMA_HOST` (default
+ * `http://127.0.0.1:11434`) and an optional key from `OLLAMA_API_KEY`,
+ * through `effect/Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "host" | "baseURL" | "apiKey"> = {}
+): Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError> =>
+  Layer.effect(
+    Provider.LlmProvider,
+    Effect.map(
+      Config.all({
+        host: Config.string("OLLAMA_HOST").pipe(Config.withDefault(DEFAULT_HOST)),
+        apiKey: Config.option(Config.redacted("OLLAMA_API_KEY"))
+      }),
+      ({ apiKey, host }) => make({ ...options, host, apiKey: Option.getOrUndefined(apiKey) })
+    )
+  )

@@ -1,0 +1,272 @@
+/**
+ * A session is an actor holding one conversation: a mailbox of user messages,
+ * processed one turn at a time, in order, against one provider and model.
+ * History is committed only when a turn completes with `Finish`; a turn that
+ * fails or is cut leaves it as it was.
+ *
+ * Sessions are made by `Supervisor.spawn` and addressed by id. Their durable
+ * state ({@link State}) is a `Schema`, so an `@effect/cluster` entity could
+ * own it later.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type { Pipeable } from "effect/Pipeable"
+import type * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { ChatRequest } from "@streamvisor/core"
+import type { LlmError, Provider, StreamEvent } from "@streamvisor/core"
+import type { SessionError, SessionStopped } from "./SessionError.js"
+
+/**
+ * OTP restart types. `permanent`: always restarted (after a crash and after a
+ * normal exit, i.e. an `idleTimeout`); `transient`: restarted only after an
+ * abnormal exit (a defect); `temporary`: never restarted. A session stopped on
+ * request (`stop`, supervisor shutdown) is never restarted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Restart = "permanent" | "transient" | "temporary"
+
+/**
+ * A session's lifecycle state.
+ *
+ * - `idle`: waiting for a message.
+ * - `waiting`: a turn is waiting for a stream permit (`maxConcurrentStreams`).
+ * - `streaming`: a turn's provider stream is open.
+ * - `restarting`: crashed, waiting out the backoff before it runs again.
+ * - `stopping`: `stop` was called; finishing the current turn.
+ * - `stopped`: ended on request, after an idle exit, or at shutdown.
+ * - `failed`: died of a defect and was not restarted (temporary, or past the
+ *   restart intensity).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Status = Schema.Literal("idle", "waiting", "streaming", "restarting", "stopping", "stopped", "failed")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Status = typeof Status.Type
+
+/**
+ * A session's durable state: what must survive a restart, or a move to
+ * another machine. `nextTurn` is the number the next message will get.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const State = Schema.Struct({
+  id: Schema.String,
+  model: Schema.String,
+  system: Schema.optional(Schema.String),
+  history: Schema.Array(ChatRequest.Message),
+  nextTurn: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type State = typeof State.Type
+
+/**
+ * One line of `Supervisor.snapshot`: a session as it is right now.
+ * `turns` counts committed turns; `pending` the messages waiting in the
+ * mailbox (a queued turn whose caller left stays counted until the session
+ * reaches and skips it); `currentTurn` the number of the turn in flight;
+ * `liveStreams` whether its turn holds a stream permit, i.e. its provider
+ * stream is open or opening (0 or 1).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Info = Schema.Struct({
+  id: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  status: Status,
+  restart: Schema.Literal("permanent", "transient", "temporary"),
+  turns: Schema.Number,
+  pending: Schema.Number,
+  currentTurn: Schema.NullOr(Schema.Number),
+  restarts: Schema.Number,
+  liveStreams: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Info = typeof Info.Type
+
+/**
+ * What a session publishes to its `events` subscribers, every event tagged
+ * with the number of the turn it belongs to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event =
+  | { readonly _tag: "TurnStarted"; readonly turn: number; readonly text: string }
+  | { readonly _tag: "TurnEvent"; readonly turn: number; readonly event: StreamEvent.StreamEvent }
+  | { readonly _tag: "TurnCommitted"; readonly turn: number }
+  | { readonly _tag: "TurnFailed"; readonly turn: number; readonly error: LlmError.LlmError | SessionError }
+  | { readonly _tag: "TurnCancelled"; readonly turn: number }
+  | { readonly _tag: "Restarting"; readonly restarts: number; readonly defect: unknown }
+  | { readonly _tag: "Terminated"; readonly status: "stopped" | "failed" }
+
+/**
+ * A stream policy applied to every turn's provider stream, e.g.
+ * `(events) => events.pipe(timeouts({ idle: "30 seconds" }), retry({ times: 2 }))`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Policies = (
+  events: Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>
+) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>
+
+/**
+ * What `Supervisor.spawn` takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpawnOptions {
+  /** Unique among running sessions; generated (`session-N`) when absent. */
+  readonly id?: string | undefined
+  readonly provider: Provider.Provider
+  readonly model: string
+  readonly system?: string | undefined
+  /** Applied to every turn's provider stream. */
+  readonly policies?: Policies | undefined
+  /** History to start from, e.g. a {@link State} restored from storage. */
+  readonly history?: ReadonlyArray<ChatRequest.Message> | undefined
+  /** Overrides the supervisor's `restart` for this session. */
+  readonly restart?: Restart | undefined
+  /** Overrides the supervisor's `idleTimeout` for this session. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A handle on a session, addressed by its id. Every method is safe to call
+ * after the session has stopped: turns are refused with `SessionStopped`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SessionRef extends Pipeable {
+  readonly id: string
+  /**
+   * Ask: enqueue `text` when the stream is run and stream the answer's events.
+   * The turn waits for the turns before it. Interrupting the consumer (or
+   * ending it early) cancels the turn and closes its provider stream; the
+   * consumer's finalizer returns once the connection is released. The stream
+   * ends successfully exactly when the turn was committed to history.
+   */
+  readonly send: (text: string) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
+  /** Tell: enqueue `text` and return its turn number at once; the answer goes to `events` subscribers. */
+  readonly tell: (text: string) => Effect.Effect<number, SessionStopped>
+  /** The committed history: user and assistant messages, in order. */
+  readonly history: Effect.Effect<ReadonlyArray<ChatRequest.Message>>
+  /**
+   * A subscription to every turn's events (tagged with the turn number), for
+   * as long as the scope is open. `Terminated` is the last event; a
+   * subscription made after the session terminated is shut down at once.
+   * See {@link eventStream} for a `Stream` that ends by itself.
+   */
+  readonly events: Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope>
+  /**
+   * Graceful stop: refuse new turns, drop the queued ones (their callers get
+   * `SessionStopped`), let the current turn finish within the supervisor's
+   * `shutdownTimeout`, then interrupt it. Returns once the session has
+   * terminated. Never restarted afterwards.
+   */
+  readonly stop: Effect.Effect<void>
+  /** The session as `snapshot` shows it. */
+  readonly info: Effect.Effect<Info>
+  /** The durable state (see {@link State}). */
+  readonly state: Effect.Effect<State>
+  /**
+   * **For tests and chaos drills.** Kill the session with `defect`, as if it
+   * had died of a bug: a turn in flight is cut and fails to its caller with
+   * `SessionCrashed` (it is not replayed), and the supervisor's restart policy
+   * applies; queued messages wait for the restarted session. Returns once the
+   * kill is delivered; the session dies right after. Does nothing while the
+   * session is restarting, stopping or terminated.
+   */
+  readonly crash: (defect?: unknown) => Effect.Effect<void>
+}
+
+/**
+ * Ask a session and stream the answer.
+ *
+ * @example
+ * ```ts
+ * import { Session } from "@streamvisor/supervisor"
+ * import { Stream, pipe } from "effect"
+ *
+ * declare const ref: Session.SessionRef
+ * const answer = pipe(ref, Session.send("Hello"), Stream.runCollect)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const send: {
+  (text: string): (self: SessionRef) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
+  (self: SessionRef, text: string): Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
+} = dual(2, (self: SessionRef, text: string) => self.send(text))
+
+/**
+ * Tell a session (fire and forget); succeeds with the turn's number.
+ *
+ * @since 0.1.0
+ */
+export const tell: {
+  (text: string): (self: SessionRef) => Effect.Effect<number, SessionStopped>
+  (self: SessionRef, text: string): Effect.Effect<number, SessionStopped>
+} = dual(2, (self: SessionRef, text: string) => self.tell(text))
+
+/**
+ * @since 0.1.0
+ */
+export const history = (self: SessionRef): Effect.Effect<ReadonlyArray<ChatRequest.Message>> => self.history
+
+/**
+ * @since 0.1.0
+ */
+export const events = (self: SessionRef): Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope> => self.events
+
+/**
+ * The session's events as a `Stream`, subscribed when the stream starts and
+ * ending after `Terminated`.
+ *
+ * @since 0.1.0
+ */
+export const eventStream = (self: SessionRef): Stream.Stream<Event> =>
+  Stream.unwrapScoped(Effect.map(self.events, (queue) =>
+    Stream.takeUntil(Stream.fromQueue(queue), (event: Event) => event._tag === "Terminated")))
+
+/**
+ * @since 0.1.0
+ */
+export const stop = (self: SessionRef): Effect.Effect<void> => self.stop
+
+/**
+ * **For tests and chaos drills**: see {@link SessionRef.crash}.
+ *
+ * @since 0.1.0
+ */
+export const crash: {
+  (defect?: unknown): (self: SessionRef) => Effect.Effect<void>
+  (self: SessionRef, defect: unknown): Effect.Effect<void>
+} = dual((args) => typeof args[0] === "object" && args[0] !== null && "crash" in args[0] && "send" in args[0],
+  (self: SessionRef, defect?: unknown) => self.crash(defect))

@@ -36,7 +36,8 @@ type Format = (typeof formats)[number]
 
 type Consumer =
   | { readonly kind: "readAll" }
-  | { readonly kind: "take" | "interrupt" | "fail" | "break" | "abort" | "throw"; readonly after: number }
+  | { readonly kind: "take" | "interrupt" | "fail"; readonly after: number }
+  | { readonly kind: "break" | "abort" | "throw"; readonly after: number }
 
 const consumerArb: fc.Arbitrary<Consumer> = fc.oneof(
   fc.constant({ kind: "readAll" as const }),

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
-import { acquire, LlmError, Provider } from "@streamvisor/core"
+import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -17,7 +17,6 @@ import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
 import { DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
-import { makeScrub, scrubbingLogger } from "./internal/Scrub.js"
 
 /**
  * @since 0.1.0
@@ -84,7 +83,7 @@ export const make = (options: Options): Provider.Provider => {
   // holds (or that a key function rotated in) is covered too. The scrub exists
   // before the client because the client's logger uses it.
   const holder: { client?: AnthropicSdk } = {}
-  const scrub = makeScrub(() => [
+  const scrub = Redaction.makeScrub(() => [
     apiKey === undefined ? undefined : Redacted.value(apiKey),
     holder.client?.apiKey,
     holder.client?.authToken
@@ -93,7 +92,7 @@ export const make = (options: Options): Provider.Provider => {
     apiKey: apiKey === undefined ? undefined : Redacted.value(apiKey),
     baseURL: options.baseURL,
     maxRetries: 0,
-    logger: scrubbingLogger(scrub)
+    logger: Redaction.scrubbingLogger(scrub)
   })
   const classify = mapError(scrub)
   const decoder = Decoder.make(scrub)

@@ -5,18 +5,17 @@
  * Anthropic.test.ts and Secrets.test.ts.
  */
 import type AnthropicSdk from "@anthropic-ai/sdk"
-import { Ledger, LlmError, StreamEvent } from "@streamvisor/core"
+import { Ledger, LlmError, Redaction, StreamEvent } from "@streamvisor/core"
 import { Fixtures } from "@streamvisor/testkit"
 import * as Duration from "effect/Duration"
 import { describe, expect, it } from "vitest"
 import * as Decoder from "../src/internal/Decoder.js"
 import { mapError, retryAfter } from "../src/internal/Errors.js"
-import { makeScrub, sanitize } from "../src/internal/Scrub.js"
 import { toParams } from "../src/internal/Request.js"
 
 type Event = AnthropicSdk.RawMessageStreamEvent
 
-const scrub = makeScrub(() => ["sk-SECRET-KEY-1234567890"])
+const scrub = Redaction.makeScrub(() => ["sk-SECRET-KEY-1234567890"])
 
 /** Decode `events` and return what was emitted plus every recordUsage call. */
 const decode = (events: ReadonlyArray<unknown>) => {
@@ -358,7 +357,7 @@ describe("error classification", () => {
 
   it("scrubs the key and `Bearer <key>`, ignoring missing or short secrets", () => {
     expect(scrub("a Bearer sk-SECRET-KEY-1234567890 b sk-SECRET-KEY-1234567890")).toBe("a <redacted> b <redacted>")
-    expect(makeScrub(() => [null, undefined, "", "abc"])("abc")).toBe("abc")
+    expect(Redaction.makeScrub(() => [null, undefined, "", "abc"])("abc")).toBe("abc")
   })
 
   it("sanitize keeps name, status and a scrubbed message, stack and cause", () => {
@@ -368,7 +367,7 @@ describe("error classification", () => {
       cause: new Error("inner sk-SECRET-KEY-1234567890")
     })
     original.name = "TeapotError"
-    const copy = sanitize(original, scrub) as Error & { status: number; cause: Error }
+    const copy = Redaction.sanitizeCause(original, scrub) as Error & { status: number; cause: Error }
     expect(copy).not.toBe(original)
     expect(copy.name).toBe("TeapotError")
     expect(copy.status).toBe(418)
@@ -376,6 +375,6 @@ describe("error classification", () => {
     expect(copy.cause.message).toBe("inner <redacted>")
     expect(copy.stack).not.toContain("sk-SECRET")
     expect("secretObject" in copy).toBe(false)
-    expect(sanitize({ key: "sk-SECRET-KEY-1234567890" }, scrub)).toBe(`{"key":"<redacted>"}`)
+    expect(Redaction.sanitizeCause({ key: "sk-SECRET-KEY-1234567890" }, scrub)).toBe(`{"key":"<redacted>"}`)
   })
 })

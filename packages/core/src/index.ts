@@ -52,3 +52,24 @@ export * from "./Fallback.js"
  * @since 0.1.0
  */
 export * from "./Hedge.js"
+
+/**
+ * For adapter authors: scrubbing API keys from messages, causes and SDK logs.
+ *
+ * @since 0.1.0
+ */
+export * as Redaction from "./Redaction.js"
+
+/**
+ * For adapter authors: the provider's `retry-after` hint as a `Duration`.
+ *
+ * @since 0.1.0
+ */
+export * as RetryAfter from "./RetryAfter.js"
+
+/**
+ * For adapter authors: recognising a failed or cut connection.
+ *
+ * @since 0.1.0
+ */
+export * as Transport from "./Transport.js"

@@ -3,28 +3,16 @@
  * After every ending the server must see the response closed (inflight 0),
  * the socket gone once the pool is closed (open 0), and the ledger empty.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { acquire, Ledger } from "@streamvisor/core"
-import { FakeLlmServer, Script } from "@streamvisor/testkit"
+import { Script } from "@streamvisor/testkit"
 import { Chunk, Effect, Exit, Fiber, Stream } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 import * as LlmError from "../src/LlmError.js"
+import { server, unhandled, useFakeServer } from "./support/FakeServer.js"
+import { until } from "./support/Poll.js"
 
-let server: FakeLlmServer.Server
-const unhandled: Array<unknown> = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-
-beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled)
-  server = await FakeLlmServer.start()
-})
-afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled)
-  await server.close()
-})
-afterEach(() => {
-  server.reset()
-})
+useFakeServer()
 
 /** A fetch of Ollama's NDJSON stream over a dedicated pool that the test can close. */
 const rawSource = (agent: Agent) => ({
@@ -61,20 +49,6 @@ const withLeakChecks = <A, E>(body: (agent: Agent) => Effect.Effect<A, E>) =>
     expect(unhandled).toEqual([])
     return { result, snapshot }
   })
-
-/** Poll a condition that no server event announces, with a bound. */
-const until = (predicate: () => boolean, timeoutMs = 2_000) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + timeoutMs
-      const check = () => {
-        if (predicate()) return resolve()
-        if (performance.now() > deadline) return reject(new Error(`condition not met within ${timeoutMs} ms`))
-        setTimeout(check, 2)
-      }
-      check()
-    })
-  )
 
 const slow = (events: number, delayMs: number): Script.Script => ({ ...Script.text(events), delayMs })
 
@@ -117,7 +91,7 @@ describe("acquire over a real fetch body", () => {
             Stream.runForEach(() => Effect.sync(() => seen++)),
             Effect.fork
           )
-          yield* until(() => seen >= 2)
+          yield* Effect.promise(() => until(() => seen >= 2))
           yield* Fiber.interrupt(fiber)
           return seen
         })
@@ -161,7 +135,7 @@ describe("acquire over a real fetch body", () => {
             Effect.fork
           )
           // the server has written its two events and now hangs: the pull waits in next()
-          yield* until(() => seen >= 1)
+          yield* Effect.promise(() => until(() => seen >= 1))
           const started = performance.now()
           yield* Fiber.interrupt(fiber)
           yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))

@@ -3,28 +3,19 @@
  * `TestClock` (the server's own delays are real but bounded); after every case
  * the server has no response in flight and the ledger no live stream.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { fallback, hedge, Ledger, retry, timeouts } from "@streamvisor/core"
 import type { StreamEvent } from "@streamvisor/core"
-import { FakeLlmServer, Script } from "@streamvisor/testkit"
+import { type FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Stream, TestClock } from "effect"
 import { Agent } from "undici"
+import { server, unhandled, useFakeServer } from "./support/FakeServer.js"
 import * as NdjsonProvider from "./support/NdjsonProvider.js"
+import { until } from "./support/Poll.js"
 
-let server: FakeLlmServer.Server
 let agent: Agent
-const unhandled: Array<unknown> = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
 
-beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled)
-  server = await FakeLlmServer.start()
-})
-afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled)
-  await server.close()
-})
-afterEach(() => server.reset())
+useFakeServer()
 
 const provider = (name = "ndjson") => NdjsonProvider.make({ url: server.url, agent: () => agent, name })
 const request = { model: "m", messages: [{ role: "user" as const, content: "hi" }] }
@@ -278,16 +269,3 @@ describe("hedge", () => {
       expect(server.stats().total).toBe(2)
     }))
 })
-
-/** Poll a condition no server event announces, with a bound. */
-function until(predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const deadline = performance.now() + timeoutMs
-    const check = () => {
-      if (predicate()) return resolve()
-      if (performance.now() > deadline) return reject(new Error(`condition not met within ${timeoutMs} ms`))
-      setTimeout(check, 2)
-    }
-    check()
-  })
-}

@@ -2,27 +2,17 @@
  * The promise facade: `break`, `return()`, `AbortSignal` and a dropped
  * iterator all release the connection; failures are the `LlmError` itself.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { acquire, Ledger, Provider, StreamEvent } from "@streamvisor/core"
 import { streamText } from "@streamvisor/core/promise"
-import { FakeLlmServer, Script } from "@streamvisor/testkit"
+import { Script } from "@streamvisor/testkit"
 import { Agent, fetch as undiciFetch } from "undici"
 import * as LlmError from "../src/LlmError.js"
+import { server, unhandled, useFakeServer } from "./support/FakeServer.js"
 
-let server: FakeLlmServer.Server
 let agent: Agent
-const unhandled: Array<unknown> = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
 
-beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled)
-  server = await FakeLlmServer.start()
-})
-afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled)
-  await server.close()
-})
-afterEach(() => server.reset())
+useFakeServer()
 
 /** A tiny provider over a raw fetch of the NDJSON route: each network chunk becomes one TextDelta. */
 const rawProvider = Provider.make({

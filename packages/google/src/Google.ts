@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
-import { acquire, LlmError, Provider } from "@streamvisor/core"
+import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -110,7 +110,7 @@ export const make = (options: Options): Provider.Provider => {
   const requestOptions: RequestOptions = {}
   if (options.baseURL !== undefined) requestOptions.baseUrl = options.baseURL.replace(/\/+$/, "")
   if (options.apiVersion !== undefined) requestOptions.apiVersion = options.apiVersion
-  const scrub = Errors.makeScrub(() => [apiKey === undefined ? undefined : Redacted.value(apiKey), client.apiKey])
+  const scrub = Redaction.makeScrub(() => [apiKey === undefined ? undefined : Redacted.value(apiKey), client.apiKey])
   const mapError = Errors.mapError(scrub)
   const decoder = Decoder.make(scrub)
 

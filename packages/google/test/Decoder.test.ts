@@ -10,16 +10,16 @@ import {
   GoogleGenerativeAIFetchError,
   GoogleGenerativeAIRequestInputError
 } from "@google/generative-ai"
-import { type ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import { type ChatRequest, LlmError, Redaction, StreamEvent } from "@streamvisor/core"
 import { Fixtures } from "@streamvisor/testkit"
 import * as Duration from "effect/Duration"
 import { describe, expect, it } from "vitest"
 import * as Decoder from "../src/internal/Decoder.js"
-import { fromErrorFrame, makeScrub, mapError, parseProtoDuration, retryDelay, sanitize } from "../src/internal/Errors.js"
+import { fromErrorFrame, mapError, parseProtoDuration, retryDelay } from "../src/internal/Errors.js"
 import { toArgs, toGenerateContentRequest, toResponse } from "../src/internal/Request.js"
 
 const KEY = "sk-SECRET-KEY-1234567890"
-const scrub = makeScrub(() => [KEY])
+const scrub = Redaction.makeScrub(() => [KEY])
 
 /** Decode `chunks` and return what was emitted, every recordUsage call, and where step said "terminal". */
 const decode = (chunks: ReadonlyArray<unknown>, options: { end?: boolean } = {}) => {
@@ -551,7 +551,7 @@ describe("error classification", () => {
     expect(error._tag).toBe("Unknown")
     expect(error.cause).not.toBe(original)
     expect(String((error.cause as Error).message)).toBe("boom <redacted>")
-    expect(JSON.stringify(sanitize(original, scrub))).not.toContain(KEY)
+    expect(JSON.stringify(Redaction.sanitizeCause(original, scrub))).not.toContain(KEY)
     expect(fromErrorFrame(`plain ${KEY}`, scrub).message).not.toContain(KEY)
   })
 })

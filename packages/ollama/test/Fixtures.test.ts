@@ -5,22 +5,14 @@
  * and the raw finish reason. Each fixture is replayed twice: all lines in one
  * write, and with a delay between lines, so each line is its own network chunk.
  */
-import { Fixtures, FakeLlmServer } from "@streamvisor/testkit"
+import { Fixtures } from "@streamvisor/testkit"
 import * as Exit from "effect/Exit"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { harness, type Harness, run, settle, unhandled, user } from "./harness.js"
+import { describe, expect, it } from "vitest"
+import { harness, type Harness, run, server, settle, useFakeServer, user } from "./harness.js"
 
-let server: FakeLlmServer.Server
 let h: Harness
 
-beforeAll(async () => {
-  server = await FakeLlmServer.start()
-})
-afterAll(() => server.close())
-afterEach(() => {
-  server.reset()
-  expect(unhandled).toEqual([])
-})
+useFakeServer()
 
 const fixtures = Fixtures.list().filter((fixture) => fixture.format === "ollama")
 

@@ -17,22 +17,14 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { Ollama } from "../src/index.js"
-import { bounded, harness, type Harness, latch, run, settle, unhandled, user } from "./harness.js"
+import { bounded, harness, type Harness, latch, run, server, settle, unhandled, useFakeServer, user } from "./harness.js"
 
-let server: FakeLlmServer.Server
 let h: Harness
 
-beforeAll(async () => {
-  server = await FakeLlmServer.start()
-})
-afterAll(async () => {
-  await server.close()
-  expect(unhandled).toEqual([])
-})
-afterEach(() => {
-  server.reset()
+useFakeServer()
+afterAll(() => {
   expect(unhandled).toEqual([])
 })
 

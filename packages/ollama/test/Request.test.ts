@@ -3,24 +3,16 @@
  * (system first, assistant tool calls, tool results), options, tools, headers.
  */
 import type { ChatRequest } from "@streamvisor/core"
-import { FakeLlmServer, Script } from "@streamvisor/testkit"
+import { Script } from "@streamvisor/testkit"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Ollama } from "../src/index.js"
-import { harness, type Harness, run, settle, unhandled } from "./harness.js"
+import { harness, type Harness, run, server, settle, useFakeServer } from "./harness.js"
 
-let server: FakeLlmServer.Server
 let h: Harness
 
-beforeAll(async () => {
-  server = await FakeLlmServer.start()
-})
-afterAll(() => server.close())
-afterEach(() => {
-  server.reset()
-  expect(unhandled).toEqual([])
-})
+useFakeServer()
 
 const full: ChatRequest.ChatRequest = {
   model: "qwen3:8b",

@@ -19,21 +19,13 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as util from "node:util"
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import { Ollama } from "../src/index.js"
-import { harness, type Harness, run, SECRET, settle, unhandled, user } from "./harness.js"
+import { harness, type Harness, run, SECRET, server, settle, useFakeServer, user } from "./harness.js"
 
-let server: FakeLlmServer.Server
 let h: Harness
 
-beforeAll(async () => {
-  server = await FakeLlmServer.start()
-})
-afterAll(() => server.close())
-afterEach(() => {
-  server.reset()
-  expect(unhandled).toEqual([])
-})
+useFakeServer()
 
 const request = { model: "llama3.2", messages: user() }
 
@@ -54,6 +46,12 @@ const views = (error: unknown): Record<string, string> => ({
 })
 
 const errors: Array<{ scenario: string; error: LlmError.LlmError }> = []
+
+/** An `HttpClient` over `FetchHttpClient` with the given `fetch`. */
+const clientOver = (fetch: typeof globalThis.fetch): HttpClient.HttpClient =>
+  Effect.runSync(
+    Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch))))
+  )
 
 /** Run one stream to its failure, log the failure, and keep it. */
 const drive = async (scenario: string, provider: Provider.Provider) => {
@@ -144,13 +142,10 @@ describe("the key never leaks", () => {
     )
     // a fetch that fails with the key in its message (as undici does for an invalid header value)
     const failingFetch = (() => Promise.reject(new TypeError(`invalid header value "Bearer ${SECRET}"`))) as typeof fetch
-    const failing = Effect.runSync(
-      Effect.provide(
-        HttpClient.HttpClient,
-        FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, failingFetch)))
-      )
+    const transport = await drive(
+      "fetch rejects",
+      Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, httpClient: clientOver(failingFetch) })
     )
-    const transport = await drive("fetch rejects", Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, httpClient: failing }))
     expect(transport._tag).toBe("Unknown")
     expect(transport.message).toContain("Bearer <redacted>")
     // a fetch that fails as undici does when the connection is reset
@@ -158,13 +153,10 @@ describe("the key never leaks", () => {
       Promise.reject(
         new TypeError("fetch failed", { cause: Object.assign(new Error(`read ECONNRESET ${SECRET}`), { code: "ECONNRESET" }) })
       )) as typeof fetch
-    const reset = Effect.runSync(
-      Effect.provide(
-        HttpClient.HttpClient,
-        FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, resetFetch)))
-      )
+    const cut = await drive(
+      "fetch reset",
+      Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, httpClient: clientOver(resetFetch) })
     )
-    const cut = await drive("fetch reset", Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, httpClient: reset }))
     expect(cut._tag).toBe("Disconnected")
     expect(cut.message).toContain("ECONNRESET")
     // a client that dies with the key (and the request, headers included) in the defect

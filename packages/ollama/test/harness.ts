@@ -8,12 +8,12 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type { Provider } from "@streamvisor/core"
 import { Ledger } from "@streamvisor/core"
-import type { FakeLlmServer } from "@streamvisor/testkit"
+import { FakeLlmServer } from "@streamvisor/testkit"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Agent, buildConnector } from "undici"
-import { expect } from "vitest"
+import { afterEach, beforeAll, expect } from "vitest"
 import { Ollama } from "../src/index.js"
 
 export const SECRET = "sk-SECRET-KEY-1234567890"
@@ -108,3 +108,21 @@ process.on("unhandledRejection", (reason) => {
 })
 
 export const user = (content = "Hi") => [{ role: "user" as const, content }]
+
+/** The test file's FakeLlmServer, started by the `beforeAll` of {@link useFakeServer}. */
+export let server: FakeLlmServer.Server
+
+/**
+ * One FakeLlmServer for the test file: started before its tests, closed after
+ * them, and after each test reset, with no unhandled rejection allowed.
+ */
+export const useFakeServer = (): void => {
+  beforeAll(async () => {
+    server = await FakeLlmServer.start()
+    return () => server.close()
+  })
+  afterEach(() => {
+    server.reset()
+    expect(unhandled).toEqual([])
+  })
+}

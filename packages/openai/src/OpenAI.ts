@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { acquire, LlmError, Provider } from "@streamvisor/core"
+import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -16,7 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import OpenAIClient from "openai"
 import * as Chat from "./internal/Chat.js"
-import { makeScrub, mapError, PROVIDER, scrubbingLogger } from "./internal/Errors.js"
+import { makeScrub, mapError, PROVIDER } from "./internal/Errors.js"
 import * as Responses from "./internal/Responses.js"
 
 /**
@@ -135,7 +135,7 @@ export const make = (options: Options): Provider.Provider => {
           baseURL: options.baseURL,
           organization: options.organization,
           maxRetries: 0,
-          logger: scrubbingLogger(scrub)
+          logger: Redaction.scrubbingLogger(scrub)
         })
       } catch (cause) {
         unusable = classify(cause)

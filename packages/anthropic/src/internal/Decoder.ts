@@ -6,10 +6,9 @@
  * @internal
  */
 import type Anthropic from "@anthropic-ai/sdk"
-import type { Decoder, DecoderContext } from "@streamvisor/core"
+import type { Decoder, DecoderContext, Redaction } from "@streamvisor/core"
 import { LlmError, StreamEvent } from "@streamvisor/core"
 import { fromErrorBody, PROVIDER } from "./Errors.js"
-import type { Scrub } from "./Scrub.js"
 
 /**
  * An open `tool_use` block: its call id, tool name, the `input` it started
@@ -66,7 +65,7 @@ type Emit = (event: StreamEvent.StreamEvent) => void
  *
  * @internal
  */
-export const make = (scrub: Scrub) => (context: DecoderContext): Decoder<Event, StreamEvent.StreamEvent> => {
+export const make = (scrub: Redaction.Scrub) => (context: DecoderContext): Decoder<Event, StreamEvent.StreamEvent> => {
   const blocks: Array<Block | undefined> = []
   let inputTokens = 0
   let outputTokens = 0

@@ -17,10 +17,8 @@
  * @internal
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { LlmError } from "@streamvisor/core"
-import * as Duration from "effect/Duration"
-import { sanitize } from "./Scrub.js"
-import type { Scrub } from "./Scrub.js"
+import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
+import type * as Duration from "effect/Duration"
 
 /** @internal */
 export const PROVIDER = "anthropic"
@@ -45,24 +43,12 @@ const header = (headers: unknown, name: string): string | undefined => {
 
 /**
  * The provider's hint: `retry-after-ms` (milliseconds), else `retry-after`
- * (seconds, or an HTTP date).
+ * (seconds, or an HTTP date), from the SDK's `headers`.
  *
  * @internal
  */
-export const retryAfter = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined => {
-  const ms = header(headers, "retry-after-ms")
-  if (ms !== undefined) {
-    const value = Number(ms)
-    if (ms.trim() !== "" && Number.isFinite(value) && value >= 0) return Duration.millis(value)
-  }
-  const after = header(headers, "retry-after")
-  if (after === undefined || after.trim() === "") return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.millis(seconds * 1000) : undefined
-  const date = Date.parse(after)
-  if (Number.isNaN(date)) return undefined
-  return Duration.millis(Math.max(0, date - now))
-}
+export const retryAfter = (headers: unknown, now?: number): Duration.Duration | undefined =>
+  RetryAfter.fromHeaders((name) => header(headers, name), now)
 
 /**
  * The HTTP status Anthropic uses for each `error.type`
@@ -96,47 +82,24 @@ const errorBody = (body: unknown): { readonly type?: unknown; readonly message?:
  *
  * @internal
  */
-export const fromErrorBody = (body: unknown, scrub: Scrub): LlmError.LlmError => {
+export const fromErrorBody = (body: unknown, scrub: Redaction.Scrub): LlmError.LlmError => {
   const inner = errorBody(body)
   const type = typeof inner?.type === "string" ? inner.type : undefined
   const text = typeof inner?.message === "string" ? inner.message : undefined
   const message = scrub(`${PROVIDER}: ${type ?? "error"} in stream${text !== undefined ? `: ${text}` : ""}`)
   const status = type !== undefined ? statusOfType[type] : undefined
   if (status === undefined) {
-    return new LlmError.Unknown({ provider: PROVIDER, message, cause: sanitize(body, scrub) })
+    return new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(body, scrub) })
   }
   return LlmError.fromStatus({ provider: PROVIDER, status, type, message })
 }
-
-const causeCode = (cause: unknown): string | undefined => {
-  for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === "string") return code
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
-const DISCONNECT_CODES = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED"
-])
-
-/** What undici throws when the body is cut: `TypeError: terminated` (cause: `SocketError`). */
-const isCut = (cause: unknown): boolean =>
-  cause instanceof Error &&
-  ((cause.name === "TypeError" && cause.message === "terminated") ||
-    DISCONNECT_CODES.has(causeCode(cause) ?? ""))
 
 /**
  * Classify anything the SDK call or its stream throws.
  *
  * @internal
  */
-export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
   if (LlmError.isLlmError(cause)) return cause
   if (cause instanceof Anthropic.APIError || (cause instanceof Error && "status" in cause && "headers" in cause)) {
     const error = cause as InstanceType<typeof Anthropic.APIError>
@@ -178,8 +141,8 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
       message: scrub(`${PROVIDER}: malformed frame: ${cause.message}`)
     })
   }
-  if (isCut(cause)) {
-    const code = causeCode(cause)
+  if (Transport.isConnectionCut(cause)) {
+    const code = Transport.causeCode(cause)
     return new LlmError.Disconnected({
       provider: PROVIDER,
       message: scrub(`${PROVIDER}: connection cut mid-stream (${code ?? (cause as Error).message})`)
@@ -189,6 +152,6 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
   return new LlmError.Unknown({
     provider: PROVIDER,
     message: scrub(`${PROVIDER}: ${text}`),
-    cause: sanitize(cause, scrub)
+    cause: Redaction.sanitizeCause(cause, scrub)
   })
 }

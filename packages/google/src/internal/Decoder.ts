@@ -43,10 +43,10 @@
  *
  * @internal
  */
-import type { DecoderContext } from "@streamvisor/core"
+import type { DecoderContext, Redaction } from "@streamvisor/core"
 import { LlmError, StreamEvent } from "@streamvisor/core"
 import type { Decoder } from "@streamvisor/core"
-import { fromErrorFrame, PROVIDER, type Scrub } from "./Errors.js"
+import { fromErrorFrame, PROVIDER } from "./Errors.js"
 
 /** The fields of a chunk the decoder reads (the SDK's types lack `thought`, `error`, Vertex's streamed args). */
 interface RawPart {
@@ -178,7 +178,7 @@ const assign = (root: Record<string, unknown>, path: Array<string | number>, val
 /**
  * @internal
  */
-export const make = (scrub: Scrub) =>
+export const make = (scrub: Redaction.Scrub) =>
 (context: DecoderContext): Decoder<unknown, StreamEvent.StreamEvent> => {
   let inputTokens: number | undefined = undefined
   let outputTokens: number | undefined = undefined

@@ -41,32 +41,11 @@ import {
   GoogleGenerativeAIFetchError,
   GoogleGenerativeAIRequestInputError
 } from "@google/generative-ai"
-import { LlmError } from "@streamvisor/core"
+import { LlmError, Redaction, Transport } from "@streamvisor/core"
 import * as Duration from "effect/Duration"
 
 /** @internal */
 export const PROVIDER = "google"
-
-/** @internal */
-export type Scrub = (text: string) => string
-
-/**
- * A scrub that replaces every secret (the bare key, and `Bearer <key>`) with
- * `<redacted>`. Secrets are read when an error happens, so a user's own client
- * is covered too.
- *
- * @internal
- */
-export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Scrub => (text) => {
-  for (const secret of secrets()) {
-    // Short values would redact ordinary words; real keys are long.
-    if (typeof secret !== "string" || secret.length < 8) continue
-    if (text.includes(secret)) {
-      text = text.split(`Bearer ${secret}`).join("<redacted>").split(secret).join("<redacted>")
-    }
-  }
-  return text
-}
 
 const SDK_PREFIX = "[GoogleGenerativeAI Error]: "
 
@@ -125,7 +104,7 @@ export const retryDelay = (details: unknown): Duration.Duration | undefined => {
  *
  * @internal
  */
-export const fromErrorFrame = (error: unknown, scrub: Scrub): LlmError.LlmError => {
+export const fromErrorFrame = (error: unknown, scrub: Redaction.Scrub): LlmError.LlmError => {
   const body = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {}
   const code = typeof body.code === "number" ? body.code : undefined
   const status = typeof body.status === "string" ? body.status : undefined
@@ -140,7 +119,7 @@ export const fromErrorFrame = (error: unknown, scrub: Scrub): LlmError.LlmError 
     if (status === "RESOURCE_EXHAUSTED") {
       return new LlmError.RateLimited({ provider: PROVIDER, message, retryAfter: retryDelay(body.details) })
     }
-    return new LlmError.Unknown({ provider: PROVIDER, message, cause: sanitize(error, scrub) })
+    return new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(error, scrub) })
   }
   return LlmError.fromStatus({
     provider: PROVIDER,
@@ -153,29 +132,15 @@ export const fromErrorFrame = (error: unknown, scrub: Scrub): LlmError.LlmError 
 const isSdkError = (cause: unknown): cause is Error =>
   cause instanceof GoogleGenerativeAIError || (cause instanceof Error && cause.message.startsWith(SDK_PREFIX))
 
-const causeCode = (cause: unknown): string | undefined => {
-  for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === "string") return code
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
-const DISCONNECT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"])
-
-/** What undici throws when the body is cut: `TypeError: terminated`, or a socket error code. */
-const isCut = (cause: unknown): boolean =>
-  cause instanceof Error &&
-  ((cause.name === "TypeError" && (cause.message === "terminated" || cause.message === "fetch failed")) ||
-    DISCONNECT_CODES.has(causeCode(cause) ?? ""))
+/** undici's cut body (`TypeError: terminated`, a socket code) or its `TypeError: fetch failed` (no response). */
+const isCut = (cause: unknown): boolean => Transport.isConnectionCut(cause) || Transport.isFetchFailed(cause)
 
 /**
  * Classify anything `generateContentStream` or its stream throws.
  *
  * @internal
  */
-export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
   if (LlmError.isLlmError(cause)) return cause
   if (isSdkError(cause)) {
     const text = bare(cause.message)
@@ -216,45 +181,13 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
   if (isCut(cause)) {
     return new LlmError.Disconnected({
       provider: PROVIDER,
-      message: scrub(clip(`${PROVIDER}: connection cut (${causeCode(cause) ?? (cause as Error).message})`))
+      message: scrub(clip(`${PROVIDER}: connection cut (${Transport.causeCode(cause) ?? (cause as Error).message})`))
     })
   }
   const text = cause instanceof Error ? `${cause.name}: ${bare(cause.message)}` : String(cause)
-  return new LlmError.Unknown({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: ${text}`)), cause: sanitize(cause, scrub) })
-}
-
-/**
- * A copy of `cause` safe to keep in `Unknown.cause`: an `Error` with the same
- * name, scrubbed message and stack, the SDK's `status`, `statusText`,
- * `errorDetails` (scrubbed JSON) and `code`, and a sanitized `cause` chain;
- * never the original.
- *
- * @internal
- */
-export const sanitize = (cause: unknown, scrub: Scrub, depth = 0): unknown => {
-  if (!(cause instanceof Error)) {
-    if (cause === null || cause === undefined || typeof cause === "number" || typeof cause === "boolean") {
-      return cause
-    }
-    let text: string
-    try {
-      text = typeof cause === "string" ? cause : JSON.stringify(cause)
-    } catch {
-      text = String(cause)
-    }
-    return scrub(text)
-  }
-  const copy = new Error(scrub(cause.message))
-  copy.name = cause.name
-  copy.stack = cause.stack === undefined ? undefined : scrub(cause.stack)
-  const source = cause as Error & Record<string, unknown>
-  const target = copy as Error & Record<string, unknown>
-  for (const key of ["status", "statusText", "code"]) {
-    const value = source[key]
-    if (typeof value === "string") target[key] = scrub(value)
-    else if (typeof value === "number") target[key] = value
-  }
-  if (source.errorDetails !== undefined) target.errorDetails = sanitize(source.errorDetails, scrub, depth + 1)
-  if (source.cause !== undefined && depth < 3) target.cause = sanitize(source.cause, scrub, depth + 1)
-  return copy
+  return new LlmError.Unknown({
+    provider: PROVIDER,
+    message: scrub(clip(`${PROVIDER}: ${text}`)),
+    cause: Redaction.sanitizeCause(cause, scrub)
+  })
 }

@@ -18,6 +18,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type { Redaction } from "@streamvisor/core"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -25,7 +26,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { fromHttpStatus, type Scrub } from "./Errors.js"
+import { fromHttpStatus } from "./Errors.js"
 
 /** How much of an error body is read for its message. */
 const ERROR_BODY_LIMIT = 64 * 1024
@@ -134,7 +135,7 @@ export const open = (
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
   signal: AbortSignal,
-  scrub: Scrub
+  scrub: Redaction.Scrub
 ): Promise<AsyncIterableIterator<Uint8Array>> =>
   Effect.runPromiseExit(
     Effect.flatMap(client.execute(request), (response) => {

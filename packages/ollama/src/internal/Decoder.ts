@@ -12,16 +12,16 @@
  *
  * @internal
  */
-import type { Decoder, DecoderContext } from "@streamvisor/core"
+import type { Decoder, DecoderContext, Redaction } from "@streamvisor/core"
 import { LlmError, StreamEvent } from "@streamvisor/core"
 import * as ChatChunk from "./ChatChunk.js"
-import { fromErrorLine, preview, PROVIDER, type Scrub } from "./Errors.js"
+import { fromErrorLine, preview, PROVIDER } from "./Errors.js"
 
 /** @internal */
 export interface DecoderOptions {
   /** The longest line accepted, in bytes (UTF-8). */
   readonly maxLineBytes: number
-  readonly scrub: Scrub
+  readonly scrub: Redaction.Scrub
 }
 
 /** The default bound on one NDJSON line: 1 MiB. @internal */

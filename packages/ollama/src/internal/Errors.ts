@@ -7,22 +7,19 @@
  * @internal
  */
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import * as Duration from "effect/Duration"
-import { LlmError } from "@streamvisor/core"
+import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
 
 /** @internal */
 export const PROVIDER = "ollama"
 
-/** Removes every occurrence of a secret (and `Bearer <secret>`) from a text. @internal */
-export type Scrub = (text: string) => string
-
-const REDACTED = "<redacted>"
-
-/** @internal */
-export const makeScrub = (secret: string | undefined): Scrub => {
-  if (secret === undefined || secret.length === 0) return (text) => text
-  return (text) => (text.includes(secret) ? text.split(secret).join(REDACTED) : text)
-}
+/**
+ * The adapter's scrub: `Redaction.makeScrub` over the one key, writing a
+ * redacted token as `Bearer <redacted>`.
+ *
+ * @internal
+ */
+export const makeScrub = (secret: string | undefined): Redaction.Scrub =>
+  Redaction.makeScrub(() => [secret], { keepBearer: true })
 
 /** Shortens server-supplied text for a message. @internal */
 export const preview = (text: string, max = 200): string =>
@@ -57,31 +54,12 @@ export const errorText = (value: unknown): string => {
  *
  * @internal
  */
-export const fromErrorLine = (value: unknown, scrub: Scrub): LlmError.LlmError => {
+export const fromErrorLine = (value: unknown, scrub: Redaction.Scrub): LlmError.LlmError => {
   const text = errorText(value)
   const message = scrub(`${PROVIDER}: error in stream: ${preview(text)}`)
   if (OVERLOADED.test(text)) return new LlmError.Overloaded({ provider: PROVIDER, message })
   if (RATE_LIMITED.test(text)) return new LlmError.RateLimited({ provider: PROVIDER, message })
   return new LlmError.ServerError({ provider: PROVIDER, message, status: 500 })
-}
-
-/**
- * `retry-after-ms` (milliseconds), or `retry-after` (seconds or an HTTP date).
- *
- * @internal
- */
-export const parseRetryAfter = (headers: Readonly<Record<string, string | undefined>>): Duration.Duration | undefined => {
-  const ms = headers["retry-after-ms"]
-  if (ms !== undefined) {
-    const value = Number(ms)
-    if (Number.isFinite(value) && value >= 0) return Duration.millis(value)
-  }
-  const after = headers["retry-after"]
-  if (after === undefined || after.trim() === "") return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.seconds(seconds) : undefined
-  const date = Date.parse(after)
-  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - Date.now()))
 }
 
 /**
@@ -95,7 +73,7 @@ export const fromHttpStatus = (
   status: number,
   headers: Readonly<Record<string, string | undefined>>,
   body: string,
-  scrub: Scrub
+  scrub: Redaction.Scrub
 ): LlmError.LlmError => {
   let text = body.trim()
   try {
@@ -110,7 +88,7 @@ export const fromHttpStatus = (
     provider: PROVIDER,
     status,
     message: scrub(`${PROVIDER}: HTTP ${status}${text === "" ? "" : `: ${preview(text)}`}`),
-    retryAfter: parseRetryAfter(headers),
+    retryAfter: RetryAfter.fromHeaders((name) => headers[name]),
     type: OVERLOADED.test(text) ? "overloaded_error" : undefined
   })
 }
@@ -132,46 +110,11 @@ const causeText = (cause: unknown): string => {
 }
 
 /**
- * A plain, key-free stand-in for what was thrown, kept as `Unknown.cause`:
- * the original may hold the request and its `authorization` header.
- *
- * @internal
- */
-export class ScrubbedCause extends Error {
-  constructor(name: string, message: string) {
-    super(message)
-    this.name = name
-    // The stack names only this module's frames; the message above is scrubbed.
-    this.stack = `${name}: ${message}`
-  }
-}
-
-const CUT_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"])
-
-/** `TypeError: terminated` (undici's cut body), a reset socket. */
-const isConnectionCut = (cause: unknown): boolean => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string" && CUT_CODES.has(code)) return true
-    if (current.name === "TypeError" && current.message === "terminated") return true
-    current = (current as { cause?: unknown }).cause
-  }
-  return false
-}
-
-const isFetchFailed = (cause: unknown): boolean =>
-  cause instanceof Error && cause.name === "TypeError" && cause.message === "fetch failed"
-
-const nameOf = (cause: unknown): string =>
-  cause instanceof Error ? (cause as { _tag?: unknown })._tag === undefined ? cause.name : String((cause as { _tag?: unknown })._tag) : typeof cause
-
-/**
  * Classify what opening or reading the response threw.
  *
  * @internal
  */
-export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
   if (LlmError.isLlmError(cause)) return cause
   if (HttpClientError.isHttpClientError(cause)) {
     const detail = causeText(cause.cause)
@@ -182,13 +125,13 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
           // undici's `TypeError: fetch failed` (refused, reset, DNS, connect
           // timeout) is a connection failure; anything else (an invalid header
           // value…) is not worth a retry.
-          return isConnectionCut(cause.cause) || isFetchFailed(cause.cause)
+          return Transport.isConnectionCut(cause.cause) || Transport.isFetchFailed(cause.cause)
             ? new LlmError.Disconnected({ provider: PROVIDER, message })
-            : new LlmError.Unknown({ provider: PROVIDER, message, cause: new ScrubbedCause(cause._tag, message) })
+            : new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(cause, scrub) })
         case "InvalidUrl":
           return new LlmError.InvalidRequest({ provider: PROVIDER, message })
         default:
-          return new LlmError.Unknown({ provider: PROVIDER, message, cause: new ScrubbedCause(cause._tag, message) })
+          return new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(cause, scrub) })
       }
     }
     const message = scrub(`${PROVIDER}: response failed (${cause.reason}, HTTP ${cause.response.status})${detail === "" ? "" : `: ${detail}`}`)
@@ -204,6 +147,6 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
     }
   }
   const message = scrub(`${PROVIDER}: ${causeText(cause) || "unknown error"}`)
-  if (isConnectionCut(cause)) return new LlmError.Disconnected({ provider: PROVIDER, message })
-  return new LlmError.Unknown({ provider: PROVIDER, message, cause: new ScrubbedCause(nameOf(cause), message) })
+  if (Transport.isConnectionCut(cause)) return new LlmError.Disconnected({ provider: PROVIDER, message })
+  return new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(cause, scrub) })
 }

@@ -5,54 +5,31 @@
  *
  * @internal
  */
-import { inspect } from "node:util"
-import { LlmError } from "@streamvisor/core"
-import * as Duration from "effect/Duration"
+import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
+import type * as Duration from "effect/Duration"
 import type { APIConnectionError, APIError } from "openai"
 
 /** @internal */
 export const PROVIDER = "openai"
 
-/** @internal */
-export type Scrub = (text: string) => string
-
-const BEARER = /Bearer\s+[^\s"',;]+/gi
-
 /**
- * A scrubber that replaces every secret's text (and any `Bearer <token>`) with
- * `<redacted>`. `secrets` is read at each call, so a client handed in by the
- * user is scrubbed with its current key.
+ * The adapter's scrub: `Redaction.makeScrub`, writing a redacted token as
+ * `Bearer <redacted>`. `secrets` is read at each call, so a client handed in
+ * by the user is scrubbed with its current key.
  *
  * @internal
  */
-export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Scrub => (text) => {
-  let out = text
-  for (const secret of secrets()) {
-    if (typeof secret === "string" && secret !== "") out = out.split(secret).join("<redacted>")
-  }
-  return out.replace(BEARER, "Bearer <redacted>")
-}
+export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Redaction.Scrub =>
+  Redaction.makeScrub(secrets, { keepBearer: true })
 
 /**
  * Parse `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP
- * date), the way the SDK itself reads them.
+ * date) from the SDK's `headers`, the way the SDK itself reads them.
  *
  * @internal
  */
-export const retryAfter = (headers: { get(name: string): string | null } | undefined): Duration.Duration | undefined => {
-  if (headers === undefined || typeof headers.get !== "function") return undefined
-  const ms = headers.get("retry-after-ms")
-  if (ms !== null && ms.trim() !== "") {
-    const value = Number(ms)
-    if (Number.isFinite(value) && value >= 0) return Duration.millis(value)
-  }
-  const header = headers.get("retry-after")
-  if (header === null || header.trim() === "") return undefined
-  const seconds = Number(header)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.millis(seconds * 1000) : undefined
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - Date.now()))
-}
+export const retryAfter = (headers: { get(name: string): string | null } | undefined): Duration.Duration | undefined =>
+  headers === undefined || typeof headers.get !== "function" ? undefined : RetryAfter.fromHeaders((name) => headers.get(name))
 
 /**
  * The HTTP status an in-stream error would have had, from its OpenAI `code`
@@ -91,7 +68,7 @@ export const statusOfCode = (code: unknown, type: unknown): number | undefined =
  * @internal
  */
 export const fromStreamError = (
-  scrub: Scrub,
+  scrub: Redaction.Scrub,
   error: { readonly code?: unknown; readonly type?: unknown; readonly message?: unknown } | null | undefined,
   fallback: string
 ): LlmError.LlmError => {
@@ -107,39 +84,7 @@ export const fromStreamError = (
   return LlmError.fromStatus({ provider: PROVIDER, status, message })
 }
 
-const safe = (scrub: Scrub, value: unknown): string | undefined => (typeof value === "string" ? scrub(value) : undefined)
-
-const isDisconnect = (cause: unknown): boolean => {
-  for (let error = cause, depth = 0; error instanceof Error && depth < 4; depth++) {
-    const code = (error as { code?: unknown }).code
-    if (error.message === "terminated" || code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
-      return true
-    }
-    error = (error as { cause?: unknown }).cause
-  }
-  return false
-}
-
-/**
- * A copy of a thrown value that is safe to keep in `Unknown.cause`: name,
- * scrubbed message and stack, and the scrubbed `cause` chain; nothing else
- * (no headers, no client, no request).
- *
- * @internal
- */
-export const sanitize = (scrub: Scrub, cause: unknown, depth = 0): unknown => {
-  if (!(cause instanceof Error)) {
-    return typeof cause === "string" ? scrub(cause) : cause === null || typeof cause !== "object" ? cause : scrub(String(cause))
-  }
-  const copy = new Error(scrub(cause.message))
-  copy.name = cause.name
-  copy.stack = cause.stack === undefined ? undefined : scrub(cause.stack)
-  const code = (cause as { code?: unknown }).code
-  if (typeof code === "string" || typeof code === "number") (copy as { code?: unknown }).code = code
-  const inner = (cause as { cause?: unknown }).cause
-  if (inner !== undefined && depth < 3) copy.cause = sanitize(scrub, inner, depth + 1)
-  return copy
-}
+const safe = (scrub: Redaction.Scrub, value: unknown): string | undefined => (typeof value === "string" ? scrub(value) : undefined)
 
 /**
  * `instanceof` by class name along the prototype chain: the SDK ships a CJS and
@@ -161,7 +106,7 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
  *
  * @internal
  */
-export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError => {
+export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
   if (isA(cause, "APIConnectionTimeoutError")) {
     const error = cause as APIConnectionError
     return new LlmError.Timeout({
@@ -192,7 +137,7 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
       type: overloaded ? "overloaded_error" : typeof body?.type === "string" ? body.type : undefined
     })
   }
-  if (isDisconnect(cause)) {
+  if (Transport.isConnectionCut(cause)) {
     return new LlmError.Disconnected({
       provider: PROVIDER,
       message: scrub(`${PROVIDER}: connection closed mid-stream (${messageOf(cause)})`)
@@ -207,51 +152,11 @@ export const mapError = (scrub: Scrub) => (cause: unknown): LlmError.LlmError =>
   return new LlmError.Unknown({
     provider: PROVIDER,
     message: scrub(`${PROVIDER}: ${messageOf(cause)}`),
-    cause: sanitize(scrub, cause)
+    cause: Redaction.sanitizeCause(cause, scrub)
   })
 }
 
 const connectionMessage = (error: APIConnectionError): string => {
   const inner = (error as { cause?: unknown }).cause
   return inner instanceof Error ? `${error.message} (${inner.message})` : error.message
-}
-
-type LogFn = (message: string, ...rest: Array<unknown>) => void
-
-/**
- * The logger shape the `openai` SDK takes (`ClientOptions.logger`).
- *
- * @internal
- */
-export interface SdkLogger {
-  readonly error: LogFn
-  readonly warn: LogFn
-  readonly info: LogFn
-  readonly debug: LogFn
-}
-
-const scrubArgument = (scrub: Scrub, value: unknown): unknown => {
-  if (typeof value === "string") return scrub(value)
-  if (value instanceof Error) return sanitize(scrub, value)
-  if (typeof value === "object" && value !== null) {
-    const text = inspect(value, { depth: 6, breakLength: Infinity })
-    const clean = scrub(text)
-    return clean === text ? value : clean
-  }
-  return value
-}
-
-/**
- * The SDK's logger for clients the adapter builds: `console`, looked up at
- * each call, with every argument scrubbed (the SDK logs raw frames it cannot
- * parse, and request details at debug level). The SDK's level (`OPENAI_LOG`,
- * default "warn") still applies.
- *
- * @internal
- */
-export const scrubbingLogger = (scrub: Scrub): SdkLogger => {
-  const level = (name: keyof SdkLogger): LogFn => (message, ...rest) => {
-    console[name](scrub(String(message)), ...rest.map((value) => scrubArgument(scrub, value)))
-  }
-  return { error: level("error"), warn: level("warn"), info: level("info"), debug: level("debug") }
 }

@@ -4,10 +4,9 @@
  *
  * @internal
  */
-import type { ChatRequest, DecoderContext } from "@streamvisor/core"
+import type { ChatRequest, DecoderContext, Redaction } from "@streamvisor/core"
 import { LlmError, StreamEvent } from "@streamvisor/core"
 import type OpenAI from "openai"
-import type { Scrub } from "./Errors.js"
 import { fromStreamError, PROVIDER } from "./Errors.js"
 import { argumentsText, parseArguments } from "./Shared.js"
 
@@ -133,7 +132,7 @@ export const finishReason = (status: string, incompleteReason: unknown, hasToolC
  *
  * @internal
  */
-export const decoder = (scrub: Scrub) => (context: DecoderContext) => {
+export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => {
   /** Open function calls by `output_index`. */
   const open = new Map<number, Call>()
   let toolCalls = 0

@@ -59,6 +59,9 @@ export type Status = typeof Status.Type
 /**
  * A session's durable state: what must survive a restart, or a move to
  * another machine. `nextTurn` is the number the next message will get.
+ * Its fields are spawn options: `supervisor.spawn({ ...state, provider })`
+ * continues the conversation (same id, model, system and history; turn
+ * numbers going on from `nextTurn`).
  *
  * @since 0.1.0
  * @category schemas
@@ -148,8 +151,15 @@ export interface SpawnOptions {
   readonly system?: string | undefined
   /** Applied to every turn's provider stream. */
   readonly policies?: Policies | undefined
-  /** History to start from, e.g. a {@link State} restored from storage. */
+  /** History to start from, e.g. a saved {@link State}'s. */
   readonly history?: ReadonlyArray<ChatRequest.Message> | undefined
+  /**
+   * The number the first message will get (default 1), e.g. a saved
+   * {@link State}'s `nextTurn`, so a restored session goes on numbering
+   * where it left off. `spawn` dies with a defect unless it is a positive
+   * integer.
+   */
+  readonly nextTurn?: number | undefined
   /** Overrides the supervisor's `restart` for this session. */
   readonly restart?: Restart | undefined
   /** Overrides the supervisor's `idleTimeout` for this session. */

@@ -4,7 +4,7 @@
  * sessions, and, when its scope closes, stops accepting work, drains within
  * `shutdownTimeout`, interrupts the rest and reports.
  *
- * Built from Effect's own parts: a `FiberMap` of session fibers keyed by id
+ * Built from Effect's own parts: a `FiberMap` of session fibers (one key per spawn)
  * (a session has a fiber while it has work, and is passivated when idle), a
  * `Semaphore` for `maxConcurrentStreams`, a `Queue` mailbox and a `Ref` of
  * state per session, a `PubSub` per observed session, a `Schedule` driver for
@@ -73,6 +73,16 @@ export interface Options {
    * `permanent` session is then restarted, others stop). Default: never.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * How many terminated sessions' final `Info` the snapshot keeps (the most
+   * recent ones). A session is removed from the registry as soon as it
+   * terminates (stopped, idle exit, or failed past its restart intensity), so
+   * a supervisor that runs for months spawning sessions with ever-new ids
+   * holds memory only for the sessions running now plus this many records;
+   * `snapshot.stopped` / `snapshot.failed` count every one. `0` keeps none.
+   * Default 100.
+   */
+  readonly retainTerminated?: number | undefined
 }
 
 /**
@@ -83,10 +93,18 @@ export interface Options {
  */
 export interface Snapshot {
   readonly state: "running" | "shutting-down" | "closed"
-  /** Every session spawned (a stopped id stays listed until it is spawned again). */
+  /**
+   * The running sessions, then the last `retainTerminated` terminated ones
+   * (oldest first) as they were when they terminated. An id appears at most
+   * once: spawning an id again drops the record of the earlier session.
+   */
   readonly sessions: ReadonlyArray<Session.Info>
   /** Sessions neither stopped nor failed. */
   readonly running: number
+  /** Sessions that have terminated `stopped` since the supervisor was made (retained or not). */
+  readonly stopped: number
+  /** Sessions that have terminated `failed` since the supervisor was made (retained or not). */
+  readonly failed: number
   /** Provider streams open across sessions. */
   readonly liveStreams: number
   /** Session fibers alive: sessions with work (idle sessions are passivated and hold none). */
@@ -121,7 +139,9 @@ export interface ShutdownReport {
 }
 
 /**
- * The supervisor's metrics, tagged `supervisor=<name>`.
+ * The supervisor's metrics, tagged `supervisor=<name>` (and `direction` for
+ * tokens, `outcome` for turns): never by session id, so their number does
+ * not grow with the sessions run.
  *
  * @since 0.1.0
  * @category models
@@ -152,10 +172,14 @@ export interface Supervisor extends Pipeable {
   readonly name: string
   /**
    * Start a session. Fails with `SessionIdInUse` if a running session has
-   * that id, `SupervisorClosed` once shutdown has begun.
+   * that id, `SupervisorClosed` once shutdown has begun. With `state`, the
+   * session continues a saved conversation (see `Session.SpawnOptions`).
    */
   readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
-  /** The session with this id, running or not. */
+  /**
+   * The running session with this id. A session that has terminated is
+   * forgotten (its `Info` may still be in `snapshot`): `None`.
+   */
   readonly get: (id: string) => Effect.Effect<Option.Option<Session.SessionRef>>
   readonly snapshot: Effect.Effect<Snapshot>
   /** Shut down now (as closing the scope does) and return the report; idempotent. */

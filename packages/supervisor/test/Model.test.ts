@@ -10,7 +10,9 @@
  * the model knows which turn is in flight and which are queued.
  *
  * Checked: every session's status, committed turns, pending turns, current
- * turn and restarts; every caller's outcome; history equals the model's; the
+ * turn and restarts; the supervisor's `stopped` / `failed` totals; `get(id)`
+ * finds exactly the running sessions (terminated ones are forgotten, their
+ * `Info` kept in the snapshot); every caller's outcome; history equals the model's; the
  * turns that reached the server are exactly the ones the model started, each
  * once (no turn lost or duplicated); after shutdown server `inflight` = 0,
  * ledger live = 0, no double release, no session fiber alive.
@@ -22,9 +24,8 @@ import { Ledger, Provider } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Effect, Exit, Fiber, Logger, LogLevel, Option, Schedule, Scope, Stream } from "effect"
 import * as fc from "fast-check"
-import { Agent } from "undici"
 import { type Session, Supervisor } from "../src/index.js"
-import * as NdjsonProvider from "./support/NdjsonProvider.js"
+import * as Ollama from "./support/Ollama.js"
 
 const RUNS = Number(process.env.STREAMVISOR_PROPERTY_RUNS ?? 25)
 const SHUTDOWN_TIMEOUT = 40
@@ -33,7 +34,7 @@ const IDS = ["a", "b", "c"] as const
 type Kind = "ok" | "fail" | "disconnect" | "die" | "hang"
 
 let server: FakeLlmServer.Server
-let agent: Agent
+let pool: Ollama.Pool
 
 beforeAll(async () => {
   server = await FakeLlmServer.start()
@@ -59,9 +60,9 @@ const script: Script.ScriptFn = (request) => {
   }
 }
 
-/** The real provider, plus "die": a provider bug after the first event (a defect, so a crash). */
+/** The real Ollama adapter, plus "die": a provider bug after the first event (a defect, so a crash). */
 const makeProvider = (): Provider.Provider => {
-  const base = NdjsonProvider.make({ url: server.url, agent: () => agent, name: "model" })
+  const base = pool.provider()
   return Provider.make({
     name: "model",
     stream: (request) => {
@@ -207,6 +208,7 @@ const describeWorld = async (model: Model, real: Real) => {
   return JSON.stringify({
     expected: model.all.map((s) => ({ id: s.id, ...expectedInfo(model, s) })),
     actual: snapshot.sessions,
+    totals: { stopped: snapshot.stopped, failed: snapshot.failed },
     server: server.stats()
   })
 }
@@ -230,6 +232,16 @@ const agree = async (model: Model, real: Real) => {
     }
     const hung = [...model.current.values()].filter((s) => s.status === "running" && s.queue[0]?.kind === "hang").length
     if (server.stats().inflight !== hung) ok = false
+    // terminated sessions are counted and forgotten: get finds only running ones
+    if (snapshot.stopped !== model.all.filter((s) => s.status === "stopped").length) ok = false
+    if (snapshot.failed !== model.all.filter((s) => s.status === "failed").length) ok = false
+    if (snapshot.sessions.length !== model.current.size) ok = false
+    for (const id of IDS) {
+      const s = model.current.get(id)
+      const found = await run(real.supervisor.get(id))
+      const expected = s !== undefined && s.status === "running" ? s.ref : undefined
+      if (Option.getOrUndefined(found) !== expected) ok = false
+    }
     if (ok) break
     if (Date.now() > deadline) throw new Error(`supervisor and model disagree: ${await describeWorld(model, real)}`)
     await new Promise((resolve) => setTimeout(resolve, 2))
@@ -403,7 +415,7 @@ describe("supervisor vs model", () => {
           await server.closeIdleSockets() // a failed run (while shrinking) may leave its pool behind
           server.reset()
           server.setScript(script)
-          agent = new Agent()
+          pool = Ollama.pool(server)
           const ledger = Ledger.make()
           const scope = await run(Scope.make())
           const supervisor = await run(
@@ -435,7 +447,7 @@ describe("supervisor vs model", () => {
             await new Shutdown().run(model, real)
           } finally {
             await run(Scope.close(scope, Exit.void))
-            await agent.close()
+            await pool.agent.close()
           }
           // history equals the model's, for every session ever spawned
           for (const s of model.all) {

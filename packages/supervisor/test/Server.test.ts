@@ -8,13 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Ledger } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect"
-import { Agent } from "undici"
 import { SessionError, type Supervisor } from "../src/index.js"
 import { outcome, waitLive, withSupervisor } from "./support/Harness.js"
-import * as NdjsonProvider from "./support/NdjsonProvider.js"
+import * as Ollama from "./support/Ollama.js"
 
 let server: FakeLlmServer.Server
-let agent: Agent
+let pool: Ollama.Pool
 
 beforeAll(async () => {
   server = await FakeLlmServer.start()
@@ -36,7 +35,8 @@ const script: Script.ScriptFn = (request) => {
   return Script.text(["re: ", text])
 }
 
-const provider = () => NdjsonProvider.make({ url: server.url, agent: () => agent })
+/** The real Ollama adapter over this scenario's pool. */
+const provider = () => pool.provider()
 
 /** A scenario on a fresh server state and pool; afterwards nothing in flight, no socket, no live stream. */
 const scenario = <A, E>(
@@ -46,10 +46,10 @@ const scenario = <A, E>(
   Effect.gen(function*() {
     server.reset()
     server.setScript(script)
-    agent = new Agent()
+    pool = Ollama.pool(server)
     const result = yield* withSupervisor(options, body)
     yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))
-    yield* Effect.promise(() => agent.close())
+    yield* Effect.promise(() => pool.agent.close())
     yield* Effect.promise(() => server.waitFor((s) => s.open === 0, { timeoutMs: 1_000 }))
     return result
   })

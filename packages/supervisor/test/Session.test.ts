@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ChatRequest } from "@streamvisor/core"
-import { Chunk, Effect, Exit, Fiber, Option, pipe, Queue, Schema, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, pipe, Queue, Schema, Stream, TestClock } from "effect"
 import { Session, SessionError, Supervisor, SupervisorError } from "../src/index.js"
 import * as Fake from "./support/Fake.js"
 import { infoOf, outcome, statusOf, tick, waitUntil, withSupervisor } from "./support/Harness.js"
@@ -287,23 +287,40 @@ describe("ids", () => {
 })
 
 describe("serialisable state", () => {
-  it.effect("State round-trips through Schema, and a session can start from it", () =>
+  it.effect("State round-trips through Schema; a session restored from it keeps its history and goes on numbering turns", () =>
     Effect.gen(function*() {
-      const fake = Fake.make()
+      const fake = Fake.make((text) => (text === "oops" ? Fake.fail : Fake.ok))
       yield* withSupervisor({}, (supervisor) =>
         Effect.gen(function*() {
           const ref = yield* supervisor.spawn({ id: "p", provider: fake.provider, model: "m", system: "sys" })
           yield* Stream.runDrain(ref.send("remember me"))
+          expect(outcome(yield* Effect.exit(Stream.runDrain(ref.send("oops"))))).toBe("ServerError")
           const state = yield* ref.state
           const json = JSON.parse(JSON.stringify(yield* Schema.encode(Session.State)(state)))
           const decoded = yield* Schema.decodeUnknown(Session.State)(json)
-          expect(decoded).toEqual({ id: "p", model: "m", system: "sys", history: turn("remember me"), nextTurn: 2 })
+          // two turns taken, one committed: numbering is not derivable from history
+          expect(decoded).toEqual({ id: "p", model: "m", system: "sys", history: turn("remember me"), nextTurn: 3 })
           yield* ref.stop
           const revived = yield* supervisor.spawn({ ...decoded, provider: fake.provider })
+          const events = yield* revived.events
           yield* Stream.runDrain(revived.send("again"))
-          expect(yield* revived.history).toEqual([...turn("remember me"), ...turn("again")])
+          expect(yield* events.take).toEqual({ _tag: "TurnStarted", turn: 3, text: "again" })
+          expect(yield* revived.tell("and again")).toBe(4)
+          yield* waitUntil(Effect.map(revived.info, (i) => i.turns === 2), "told committed")
+          expect(yield* revived.history).toEqual([...turn("remember me"), ...turn("again"), ...turn("and again")])
+          expect(fake.requests[2]).toMatchObject({ system: "sys", messages: [...turn("remember me"), { role: "user", content: "again" }] })
+          expect(yield* revived.state).toMatchObject({ id: "p", nextTurn: 5 })
           const info = yield* infoOf(supervisor, "p")
           expect(Schema.is(Session.Info)(info)).toBe(true)
+          // a fresh session starts at 1
+          const fresh = yield* supervisor.spawn({ id: "q", provider: fake.provider, model: "m" })
+          expect(yield* fresh.tell("first")).toBe(1)
+          // nextTurn must be a positive integer
+          for (const nextTurn of [0, -1, 1.5, Number.NaN]) {
+            const exit = yield* Effect.exit(supervisor.spawn({ id: "bad", provider: fake.provider, model: "m", nextTurn }))
+            expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(RangeError)
+          }
+          expect(yield* supervisor.get("bad")).toEqual(Option.none())
         }))
     }))
 

@@ -60,7 +60,13 @@ export interface Environment {
   readonly metrics: TaggedMetrics
   /** Told (after the session has terminated) that a session gave up restarting. */
   readonly onGiveUp: (sessionId: string, restarts: number, defect: unknown) => Effect.Effect<void>
-  /** Fork the session's fiber (`run`) into the supervisor's `FiberMap`, under its id. */
+  /**
+   * Told once, as the session terminates (before `Terminated` is published
+   * and before its waiters are released), with its final `Info`: the
+   * supervisor forgets it.
+   */
+  readonly onTerminated: (s: SessionImpl, info: Session.Info) => Effect.Effect<void>
+  /** Fork the session's fiber (`run`) into the supervisor's `FiberMap`, under its `key`. */
   readonly activate: (s: SessionImpl) => void
   /** The session's fiber, if it has one. */
   readonly fiberOf: (s: SessionImpl) => Option.Option<Fiber.RuntimeFiber<void>>
@@ -68,6 +74,8 @@ export interface Environment {
 
 /** A session's settings, resolved from the supervisor's options and `spawn`'s. */
 export interface Config {
+  /** Unique per spawn (ids may be reused once a session has terminated): the session's key in the `FiberMap`. */
+  readonly key: number
   readonly id: string
   readonly provider: Provider.Provider
   readonly model: string
@@ -86,6 +94,8 @@ interface Running {
 /** Everything about a session but its mailbox, in one cell. */
 interface State {
   readonly status: "idle" | "waiting" | "streaming" | "restarting" | "stopped" | "failed"
+  /** Termination is complete: the supervisor has forgotten the session and `Terminated` is published. */
+  readonly ended: boolean
   /** A fiber is running the session (set when it is started, cleared when it passivates). */
   readonly active: boolean
   /** Set once the session refuses new messages (stop, shutdown, failure, idle exit). */
@@ -105,7 +115,7 @@ interface State {
   readonly crash: { readonly defect: unknown } | undefined
   /** Made on first subscription. */
   readonly pubsub: PubSub.PubSub<Session.Event> | undefined
-  /** Made when someone waits for termination. */
+  /** Made when someone waits for termination (completed and dropped when it has ended). */
   readonly terminated: Deferred.Deferred<void> | undefined
 }
 
@@ -138,19 +148,21 @@ export class SessionImpl {
 export const make = (
   config: Config,
   env: Environment,
-  history: ReadonlyArray<ChatRequest.Message>
+  history: ReadonlyArray<ChatRequest.Message>,
+  nextTurn: number
 ): Effect.Effect<SessionImpl> =>
   Effect.zipWith(
     Queue.unbounded<Item>(),
     Ref.make<State>({
       status: "idle",
+      ended: false,
       active: false,
       stopping: undefined,
       current: undefined,
       live: 0,
       queued: 0,
       history,
-      nextTurn: 1,
+      nextTurn,
       committed: 0,
       restarts: 0,
       recent: [],
@@ -476,18 +488,26 @@ const restart = (s: SessionImpl, defect: unknown): Effect.Effect<"go" | "stop" |
     return "go"
   })
 
-/** End the session: refuse and drop remaining messages, then tell subscribers and waiters. */
+/**
+ * End the session: refuse and drop remaining messages, have the supervisor
+ * forget it (keeping its final `Info` in the bounded record of terminated
+ * sessions), then tell subscribers and waiters. Waiters are released only
+ * once all of this is done, so when `stop` returns the session is out of the
+ * registry.
+ */
 const terminate = (s: SessionImpl, status: "stopped" | "failed", reason: StopReason): Effect.Effect<void> =>
   Effect.gen(function*() {
     yield* update(s, (st) => ({ ...st, active: false, stopping: st.stopping ?? reason, current: undefined, live: 0, queued: 0 }))
     yield* dropAll(s, yield* Queue.takeAll(s.queue), reason)
     const st = yield* Ref.getAndUpdate(s.state, (st) => isTerminated(st) ? st : { ...st, status })
     if (isTerminated(st)) return
+    yield* s.env.onTerminated(s, yield* info(s))
     yield* Metric.modify(s.env.metrics.sessions, -1)
     if (status === "failed") yield* Metric.increment(s.env.metrics.sessionsFailed)
     // the last event; the PubSub is not shut down, so subscribers read everything before it
     yield* publish(s, { _tag: "Terminated", status })
-    if (st.terminated !== undefined) yield* Deferred.succeed(st.terminated, undefined)
+    const waiter = yield* Ref.modify(s.state, (st) => [st.terminated, { ...st, ended: true, terminated: undefined }] as const)
+    if (waiter !== undefined) yield* Deferred.succeed(waiter, undefined)
   })
 
 /**
@@ -565,11 +585,11 @@ export const beginStop = (s: SessionImpl, reason: StopReason): Effect.Effect<num
     return dropped
   }))
 
-/** Wait until the session has terminated. */
+/** Wait until the session has terminated (and the supervisor has forgotten it). */
 export const awaitTerminated = (s: SessionImpl): Effect.Effect<void> =>
   Effect.flatMap(
     Ref.modify(s.state, (st): readonly [Deferred.Deferred<void> | undefined, State] => {
-      if (isTerminated(st)) return [undefined, st]
+      if (st.ended) return [undefined, st]
       if (st.terminated !== undefined) return [st.terminated, st]
       const waiter = Deferred.unsafeMake<void>(FiberId.none)
       return [waiter, { ...st, terminated: waiter }]
@@ -586,7 +606,10 @@ export const awaitTerminated = (s: SessionImpl): Effect.Effect<void> =>
 export const forceStop = (s: SessionImpl): Effect.Effect<{ readonly interrupted: boolean; readonly cut: boolean }> =>
   Effect.gen(function*() {
     const st = yield* Ref.get(s.state)
-    if (isTerminated(st)) return { interrupted: false, cut: false }
+    if (isTerminated(st)) {
+      yield* awaitTerminated(s) // it may be in the middle of terminating
+      return { interrupted: false, cut: false }
+    }
     const fiber = s.env.fiberOf(s)
     if (Option.isSome(fiber)) yield* Fiber.interrupt(fiber.value)
     yield* awaitTerminated(s)

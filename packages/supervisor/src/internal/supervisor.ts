@@ -1,7 +1,14 @@
 /**
  * The supervisor: a registry of sessions (`SynchronizedRef<HashMap>`), their
- * fibers (`FiberMap` keyed by session id, one per session with work), one stream `Semaphore`
+ * fibers (`FiberMap` keyed per spawn, one per session with work), one stream `Semaphore`
  * shared by every session, and the shutdown procedure run by its scope.
+ *
+ * The registry holds running sessions only: a session that terminates is
+ * forgotten at once, leaving its final `Info` in a bounded record of the
+ * last `retainTerminated` terminated sessions and its outcome in two
+ * counters. So a long-running supervisor that spawns sessions with ever-new
+ * ids holds memory for the sessions running now, not for every session it
+ * ever ran.
  *
  * @internal
  */
@@ -26,9 +33,16 @@ import * as Actor from "./session.js"
 
 interface Registry {
   readonly state: "running" | "shutting-down" | "closed"
+  /** Sessions not terminated yet (and one that is terminating, until it has been forgotten), by id. */
   readonly sessions: HashMap.HashMap<string, Actor.SessionImpl>
   readonly generated: number
+  /** Sessions that have terminated, by final status, since the supervisor was made. */
+  readonly stopped: number
+  readonly failed: number
 }
+
+/** @internal */
+export const DEFAULT_RETAIN_TERMINATED = 100
 
 /** @internal */
 export const defaultBackoff: Schedule.Schedule<unknown> = Schedule.union(
@@ -45,16 +59,31 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
     const defaultIdle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const maxStreams = options.maxConcurrentStreams ?? Number.POSITIVE_INFINITY
     if (!(maxStreams >= 1)) throw new RangeError("maxConcurrentStreams must be at least 1")
+    const retain = options.retainTerminated ?? DEFAULT_RETAIN_TERMINATED
+    if (!(Number.isSafeInteger(retain) && retain >= 0)) {
+      throw new RangeError(`retainTerminated must be a non-negative integer, got ${retain}`)
+    }
     const metrics = Metrics.tagged(name)
     const ledger = yield* Ledger.Ledger
 
     // Finalizers run in reverse order: the shutdown (added last) runs first,
     // then the FiberMap interrupts any session fiber left.
     const scope = yield* Effect.scope
-    const fibers = yield* FiberMap.make<string, void, never>()
+    const fibers = yield* FiberMap.make<number, void, never>()
     const runFiber = yield* FiberMap.runtime(fibers)<never>()
     const streams = yield* Effect.makeSemaphore(maxStreams)
-    const registry = yield* SynchronizedRef.make<Registry>({ state: "running", sessions: HashMap.empty(), generated: 0 })
+    const registry = yield* SynchronizedRef.make<Registry>({
+      state: "running",
+      sessions: HashMap.empty(),
+      generated: 0,
+      stopped: 0,
+      failed: 0
+    })
+    // The final `Info` of the last `retain` terminated sessions, oldest first, by id. Changed
+    // only inside the registry's update functions, so it always agrees with `sessions`: an
+    // id is in one or the other, never both.
+    const retained = new Map<string, Session.Info>()
+    let nextKey = 0
     const report = yield* Deferred.make<Supervisor.ShutdownReport>()
     const failure = yield* Deferred.make<void, RestartIntensityExceeded>()
 
@@ -115,6 +144,25 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
         yield* Effect.forkIn(shutdown("escalated"), scope)
       })
 
+    const onTerminated = (s: Actor.SessionImpl, info: Session.Info): Effect.Effect<void> =>
+      SynchronizedRef.update(registry, (r) => {
+        const id = s.config.id
+        const current = HashMap.get(r.sessions, id)
+        // not there any more: its id was spawned again while it was terminating
+        const mine = Option.isSome(current) && current.value === s
+        if (mine && retain > 0) {
+          retained.delete(id)
+          retained.set(id, info)
+          if (retained.size > retain) retained.delete(retained.keys().next().value!)
+        }
+        return {
+          ...r,
+          sessions: mine ? HashMap.remove(r.sessions, id) : r.sessions,
+          stopped: info.status === "failed" ? r.stopped : r.stopped + 1,
+          failed: info.status === "failed" ? r.failed + 1 : r.failed
+        }
+      })
+
     const env: Actor.Environment = {
       streams,
       shutdownTimeout,
@@ -123,10 +171,11 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
       backoff: options.backoff ?? defaultBackoff,
       metrics,
       onGiveUp,
+      onTerminated,
       activate: (s) => {
-        runFiber(s.config.id, Actor.run(s))
+        runFiber(s.config.key, Actor.run(s))
       },
-      fiberOf: (s) => FiberMap.unsafeGet(fibers, s.config.id)
+      fiberOf: (s) => FiberMap.unsafeGet(fibers, s.config.key)
     }
 
     const spawn = (spawnOptions: Session.SpawnOptions) =>
@@ -139,6 +188,10 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
             do id = `session-${++generated}`
             while (HashMap.has(r.sessions, id))
           }
+          const nextTurn = spawnOptions.nextTurn ?? 1
+          if (!(Number.isSafeInteger(nextTurn) && nextTurn >= 1)) {
+            return yield* Effect.die(new RangeError(`spawn: nextTurn must be a positive integer, got ${nextTurn}`))
+          }
           const existing = HashMap.get(r.sessions, id)
           if (Option.isSome(existing) && (yield* Actor.isRunning(existing.value))) {
             return yield* new SessionIdInUse({ sessionId: id })
@@ -146,6 +199,7 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
           const idle = spawnOptions.idleTimeout === undefined ? defaultIdle : Duration.decode(spawnOptions.idleTimeout)
           const s = yield* Actor.make(
             {
+              key: ++nextKey,
               id,
               provider: spawnOptions.provider,
               model: spawnOptions.model,
@@ -155,23 +209,31 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
               idleTimeout: idle
             },
             env,
-            spawnOptions.history ?? []
+            spawnOptions.history ?? [],
+            nextTurn
           )
           yield* Metric.modify(metrics.sessions, 1)
           yield* Actor.start(s)
+          retained.delete(id) // a record of an earlier session with this id gives way to the new one
           return [s.ref, { ...r, generated, sessions: HashMap.set(r.sessions, id, s) }] as const
         })
       ))
 
     const snapshot = Effect.gen(function*() {
-      const r = yield* SynchronizedRef.get(registry)
-      const sessions = yield* Effect.forEach(HashMap.values(r.sessions), Actor.info)
+      // the registry and the record of terminated sessions, read together
+      const [r, terminated] = yield* SynchronizedRef.modify(
+        registry,
+        (r) => [[r, Array.from(retained.values())] as const, r] as const
+      )
+      const live = yield* Effect.forEach(HashMap.values(r.sessions), Actor.info)
       let liveStreams = 0
-      for (const s of sessions) liveStreams += s.liveStreams
+      for (const s of live) liveStreams += s.liveStreams
       return {
         state: r.state,
-        sessions,
-        running: sessions.filter((s) => s.status !== "stopped" && s.status !== "failed").length,
+        sessions: terminated.length === 0 ? live : [...live, ...terminated],
+        running: live.filter((s) => s.status !== "stopped" && s.status !== "failed").length,
+        stopped: r.stopped,
+        failed: r.failed,
         liveStreams,
         fibers: yield* FiberMap.size(fibers)
       } satisfies Supervisor.Snapshot

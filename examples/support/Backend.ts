@@ -64,8 +64,7 @@ export class Backend extends Context.Tag("examples/Backend")<Backend, Service>()
  * Pin a provider to one model. `fallback` and `hedge` hand the same request to
  * every provider, so when they mix providers each one needs its own model.
  */
-export const withModel = (provider: Provider.Provider, model: string): Provider.Provider =>
-  Provider.make({ name: provider.name, stream: (request) => provider.stream({ ...request, model }) })
+export const withModel = Provider.withModel
 
 // ---------------------------------------------------------------------------
 // What the fake server says by default: a short answer, word by word, that

@@ -201,3 +201,31 @@ export const generate: {
   (request: ChatRequest.ChatRequest): (self: Provider) => Effect.Effect<Generation, LlmError>
   (self: Provider, request: ChatRequest.ChatRequest): Effect.Effect<Generation, LlmError>
 } = dual(2, (self: Provider, request: ChatRequest.ChatRequest) => self.generate(request))
+
+/**
+ * A provider that always asks for `model`, whatever the request says. Use it
+ * to give each provider in a `fallback` or `hedge` its own model, since those
+ * send the same request to every provider.
+ *
+ * @example
+ * ```ts
+ * import { fallback, Provider } from "@streamvisor/core"
+ *
+ * declare const claude: Provider.Provider
+ * declare const gpt: Provider.Provider
+ * const resilient = fallback([
+ *   Provider.withModel(claude, "claude-sonnet-4-5"),
+ *   Provider.withModel(gpt, "gpt-4.1")
+ * ])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withModel: {
+  (model: string): (self: Provider) => Provider
+  (self: Provider, model: string): Provider
+} = dual(2, (self: Provider, model: string): Provider => ({
+  name: self.name,
+  stream: (request) => self.stream({ ...request, model }),
+  generate: (request) => self.generate({ ...request, model })
+}))

@@ -78,3 +78,20 @@ describe("ChatRequest", () => {
       expect(error._tag).toBe("Disconnected")
     }))
 })
+
+describe("Provider.withModel", () => {
+  it.effect("pins the model of every request, data-first and pipeable", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const provider = Provider.make({
+        name: "p",
+        stream: (request) => {
+          seen.push(request.model)
+          return Stream.make(StreamEvent.finish("stop", "stop"))
+        }
+      })
+      yield* Provider.withModel(provider, "pinned-a").generate(ChatRequest.user("asked", "hi"))
+      yield* Stream.runDrain(Provider.withModel("pinned-b")(provider).stream(ChatRequest.user("asked", "hi")))
+      expect(seen).toEqual(["pinned-a", "pinned-b"])
+    }))
+})

@@ -225,11 +225,21 @@ export class Pump<A, B> {
   }
 
   /** The Effect side: one chunk per pull, waiting when the buffer is empty. */
+  /**
+   * The buffer is handed over at once only when it is full or the source has
+   * ended; otherwise the pull waits for the flush at the end of this macrotask,
+   * so a consumer that pulls as fast as it can (the promise facade) still gets
+   * whole batches instead of one event per pull. An event waits at most one
+   * macrotask either way.
+   */
   readonly pull: Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>> = Effect.suspend(() => {
-    const ready = this.poll()
-    if (ready !== undefined) return ready
+    if (this.buffer.length >= this.highWaterMark || this.state !== "running") {
+      const ready = this.poll()
+      if (ready !== undefined) return ready
+    }
     return Effect.async<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>>((resume) => {
       this.waiter = resume
+      if (this.buffer.length > 0 && this.immediate === undefined) this.immediate = setImmediate(this.flush)
       return Effect.sync(() => {
         this.waiter = undefined
       })

@@ -83,12 +83,61 @@ export const tokens = Metric.counter("streamvisor_tokens", {
   incremental: true
 })
 
+/**
+ * The metrics tagged for one provider, built once: `Metric.tagged` makes a new
+ * metric key (hashing its tags) on every call, too slow to repeat per stream.
+ */
+interface Tagged {
+  readonly opened: Metric.Metric.Counter<number>
+  readonly live: Metric.Metric.Counter<number>
+  readonly released: Readonly<Record<"completed" | "failed" | "cancelled", Metric.Metric.Counter<number>>>
+  readonly events: Metric.Metric.Counter<number>
+  readonly timeToFirstEvent: typeof timeToFirstEvent
+  readonly inputTokens: Metric.Metric.Counter<number>
+  readonly outputTokens: Metric.Metric.Counter<number>
+  readonly errors: Map<string, Metric.Metric.Counter<number>>
+}
+
+const byProvider = new Map<string, Tagged>()
+
+const tagged = (provider: string): Tagged => {
+  let metrics = byProvider.get(provider)
+  if (metrics === undefined) {
+    const released = Metric.tagged(streamsReleased, "provider", provider)
+    const tokensOf = Metric.tagged(tokens, "provider", provider)
+    metrics = {
+      opened: Metric.tagged(streamsOpened, "provider", provider),
+      live: Metric.tagged(streamsLive, "provider", provider),
+      released: {
+        completed: Metric.tagged(released, "outcome", "completed"),
+        failed: Metric.tagged(released, "outcome", "failed"),
+        cancelled: Metric.tagged(released, "outcome", "cancelled")
+      },
+      events: Metric.tagged(events, "provider", provider),
+      timeToFirstEvent: Metric.tagged(timeToFirstEvent, "provider", provider),
+      inputTokens: Metric.tagged(tokensOf, "direction", "input"),
+      outputTokens: Metric.tagged(tokensOf, "direction", "output"),
+      errors: new Map()
+    }
+    byProvider.set(provider, metrics)
+  }
+  return metrics
+}
+
+const errorsOf = (metrics: Tagged, provider: string, tag: string): Metric.Metric.Counter<number> => {
+  let counter = metrics.errors.get(tag)
+  if (counter === undefined) {
+    counter = Metric.tagged(Metric.tagged(errors, "provider", provider), "error", tag)
+    metrics.errors.set(tag, counter)
+  }
+  return counter
+}
+
 /** @internal */
-export const recordOpen = (provider: string): Effect.Effect<void> =>
-  Effect.zipRight(
-    Metric.increment(Metric.tagged(streamsOpened, "provider", provider)),
-    Metric.increment(Metric.tagged(streamsLive, "provider", provider))
-  )
+export const recordOpen = (provider: string): Effect.Effect<void> => {
+  const metrics = tagged(provider)
+  return Effect.zipRight(Metric.increment(metrics.opened), Metric.increment(metrics.live))
+}
 
 /** @internal */
 export interface StreamStats {
@@ -104,32 +153,15 @@ export interface StreamStats {
 /** @internal */
 export const recordRelease = (stats: StreamStats): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const provider = stats.provider
+    const metrics = tagged(stats.provider)
     const updates: Array<Effect.Effect<void>> = [
-      Metric.incrementBy(Metric.tagged(streamsLive, "provider", provider), -1),
-      Metric.increment(Metric.tagged(Metric.tagged(streamsReleased, "provider", provider), "outcome", stats.outcome))
+      Metric.incrementBy(metrics.live, -1),
+      Metric.increment(metrics.released[stats.outcome])
     ]
-    if (stats.delivered > 0) updates.push(Metric.incrementBy(Metric.tagged(events, "provider", provider), stats.delivered))
-    if (stats.timeToFirstEvent !== undefined) {
-      updates.push(Metric.update(Metric.tagged(timeToFirstEvent, "provider", provider), stats.timeToFirstEvent))
-    }
-    if (stats.errorTag !== undefined) {
-      updates.push(
-        Metric.increment(Metric.tagged(Metric.tagged(errors, "provider", provider), "error", stats.errorTag))
-      )
-    }
-    if (stats.inputTokens > 0) {
-      updates.push(
-        Metric.incrementBy(Metric.tagged(Metric.tagged(tokens, "provider", provider), "direction", "input"), stats.inputTokens)
-      )
-    }
-    if (stats.outputTokens > 0) {
-      updates.push(
-        Metric.incrementBy(
-          Metric.tagged(Metric.tagged(tokens, "provider", provider), "direction", "output"),
-          stats.outputTokens
-        )
-      )
-    }
+    if (stats.delivered > 0) updates.push(Metric.incrementBy(metrics.events, stats.delivered))
+    if (stats.timeToFirstEvent !== undefined) updates.push(Metric.update(metrics.timeToFirstEvent, stats.timeToFirstEvent))
+    if (stats.errorTag !== undefined) updates.push(Metric.increment(errorsOf(metrics, stats.provider, stats.errorTag)))
+    if (stats.inputTokens > 0) updates.push(Metric.incrementBy(metrics.inputTokens, stats.inputTokens))
+    if (stats.outputTokens > 0) updates.push(Metric.incrementBy(metrics.outputTokens, stats.outputTokens))
     return Effect.all(updates, { discard: true })
   })

@@ -138,8 +138,14 @@ export class Pump<A, B> {
           terminal = true
           break
         }
-        if (this.waiter !== undefined && this.immediate === undefined && this.buffer.length > 0) {
-          this.immediate = setImmediate(this.flush)
+        if (this.waiter !== undefined && this.buffer.length > 0) {
+          // a full batch goes at once; a partial one at the end of this macrotask
+          if (this.buffer.length >= this.highWaterMark) {
+            if (this.immediate !== undefined) clearImmediate(this.immediate)
+            this.flush()
+          } else if (this.immediate === undefined) {
+            this.immediate = setImmediate(this.flush)
+          }
         }
       }
       if (decoder.end) decoder.end(emit)

@@ -49,8 +49,11 @@ const runFormat = async (format: WireFormat, config: Config, server: ServerClien
   await server.setScript({ deltas })
   const rows: Array<Omit<Row, "ratioToRawSdk">> = []
   const entries: Array<Entry> = []
+  // BENCH_SKIP names libraries left out of this run (e.g. "@effect/ai" at 100k
+  // deltas, where its quadratic SSE parser takes minutes per run)
+  const skipped = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
   for (const library of [...libraries, bytesFloor]) {
-    const client = library.client(format, server.urls)
+    const client = skipped.has(library.name) ? `not run (BENCH_SKIP)` : library.client(format, server.urls)
     if (typeof client === "string") {
       for (const benchmark of [BENCHMARK, CPU]) {
         rows.push({ benchmark, wireFormat: format, library: library.name, value: null, unit: "ms", note: client })

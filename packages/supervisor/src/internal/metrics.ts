@@ -6,6 +6,7 @@
  */
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import type { Metrics } from "../Supervisor.js"
 
 /** @internal */
 export const base = {
@@ -39,23 +40,7 @@ export const base = {
 }
 
 /** @internal */
-export interface TaggedMetrics {
-  readonly sessions: Metric.Metric.Gauge<number>
-  readonly liveStreams: Metric.Metric.Gauge<number>
-  readonly timeToFirstToken: typeof base.timeToFirstToken
-  readonly inputTokens: Metric.Metric.Counter<number>
-  readonly outputTokens: Metric.Metric.Counter<number>
-  readonly restarts: Metric.Metric.Counter<number>
-  readonly sessionsFailed: Metric.Metric.Counter<number>
-  readonly turnsCommitted: Metric.Metric.Counter<number>
-  readonly turnsFailed: Metric.Metric.Counter<number>
-  readonly turnsCrashed: Metric.Metric.Counter<number>
-  readonly turnsCancelled: Metric.Metric.Counter<number>
-  readonly turnsDropped: Metric.Metric.Counter<number>
-}
-
-/** @internal */
-export const tagged = (supervisor: string): TaggedMetrics => {
+export const tagged = (supervisor: string): Metrics => {
   const t = <M extends Metric.Metric<any, any, any>>(metric: M): M => Metric.tagged(metric, "supervisor", supervisor) as M
   const turns = t(base.turns)
   const tokens = t(base.tokens)
@@ -67,10 +52,12 @@ export const tagged = (supervisor: string): TaggedMetrics => {
     outputTokens: Metric.tagged(tokens, "direction", "output"),
     restarts: t(base.restarts),
     sessionsFailed: t(base.sessionsFailed),
-    turnsCommitted: Metric.tagged(turns, "outcome", "committed"),
-    turnsFailed: Metric.tagged(turns, "outcome", "failed"),
-    turnsCrashed: Metric.tagged(turns, "outcome", "crashed"),
-    turnsCancelled: Metric.tagged(turns, "outcome", "cancelled"),
-    turnsDropped: Metric.tagged(turns, "outcome", "dropped")
+    turns: {
+      committed: Metric.tagged(turns, "outcome", "committed"),
+      failed: Metric.tagged(turns, "outcome", "failed"),
+      crashed: Metric.tagged(turns, "outcome", "crashed"),
+      cancelled: Metric.tagged(turns, "outcome", "cancelled"),
+      dropped: Metric.tagged(turns, "outcome", "dropped")
+    }
   }
 }

@@ -44,7 +44,7 @@ import { LlmError } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import { SessionCrashed, SessionStopped } from "../SessionError.js"
 import type { SessionError } from "../SessionError.js"
-import type { TaggedMetrics } from "./metrics.js"
+import type { Metrics } from "../Supervisor.js"
 import { Accumulator, type Caller, leave, makeCaller, type Signal, Turn } from "./turn.js"
 
 /** Why a session stops accepting work. */
@@ -57,7 +57,7 @@ export interface Environment {
   readonly maxRestarts: number
   readonly windowMillis: number
   readonly backoff: Schedule.Schedule<unknown, unknown>
-  readonly metrics: TaggedMetrics
+  readonly metrics: Metrics
   /** Told (after the session has terminated) that a session gave up restarting. */
   readonly onGiveUp: (sessionId: string, restarts: number, defect: unknown) => Effect.Effect<void>
   /**
@@ -231,7 +231,7 @@ const drop = (s: SessionImpl, turn: Turn, reason: StopReason): Effect.Effect<boo
       yield* Deferred.succeed(caller.done, undefined)
     }
     yield* publish(s, { _tag: "TurnFailed", turn: turn.number, error })
-    yield* Metric.increment(s.env.metrics.turnsDropped)
+    yield* Metric.increment(s.env.metrics.turns.dropped)
     return true
   })
 }
@@ -316,26 +316,26 @@ const settle = (
         yield* update(s, (st) => ({ ...st, history: [...st.history, user, assistant], committed: st.committed + 1 }))
         if (caller !== undefined) yield* caller.reply.end
         yield* publish(s, { _tag: "TurnCommitted", turn: turn.number })
-        yield* Metric.increment(metrics.turnsCommitted)
+        yield* Metric.increment(metrics.turns.committed)
       } else if (signal._tag === "Cancelled") {
         yield* publish(s, { _tag: "TurnCancelled", turn: turn.number })
-        yield* Metric.increment(metrics.turnsCancelled)
+        yield* Metric.increment(metrics.turns.cancelled)
       } else {
         error = new SessionCrashed({ sessionId, turn: turn.number, defect: signal.defect })
-        yield* Metric.increment(metrics.turnsCrashed)
+        yield* Metric.increment(metrics.turns.crashed)
       }
     } else {
       const failure = Cause.failureOption(exit.cause)
       if (Cause.isDie(exit.cause)) {
         error = new SessionCrashed({ sessionId, turn: turn.number, defect: Cause.squash(exit.cause) })
-        yield* Metric.increment(metrics.turnsCrashed)
+        yield* Metric.increment(metrics.turns.crashed)
       } else if (Option.isSome(failure) && !Cause.isInterrupted(exit.cause)) {
         error = failure.value
-        yield* Metric.increment(metrics.turnsFailed)
+        yield* Metric.increment(metrics.turns.failed)
       } else {
         const reason = (yield* Ref.get(s.state)).stopping ?? "shutdown"
         error = new SessionStopped({ sessionId, turn: turn.number, reason })
-        yield* Metric.increment(metrics.turnsCancelled)
+        yield* Metric.increment(metrics.turns.cancelled)
       }
     }
     if (error !== undefined) {
@@ -363,7 +363,7 @@ const processTurn = (s: SessionImpl, turn: Turn, restore: Restore): Effect.Effec
     if (caller !== undefined && !(yield* Deferred.succeed(caller.claim, true))) {
       // the caller went away while the turn was queued: skip it
       yield* publish(s, { _tag: "TurnCancelled", turn: turn.number })
-      yield* Metric.increment(s.env.metrics.turnsCancelled)
+      yield* Metric.increment(s.env.metrics.turns.cancelled)
       return
     }
     const signal = caller?.signal ?? (yield* Deferred.make<Signal>())

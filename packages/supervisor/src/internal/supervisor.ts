@@ -249,22 +249,7 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
       shutdown: shutdown("closed"),
       shutdownReport: Deferred.await(report),
       join: Effect.zipLeft(Deferred.await(report), Effect.flatMap(Deferred.poll(failure), Option.getOrElse(() => Effect.void))),
-      metrics: {
-        sessions: metrics.sessions,
-        liveStreams: metrics.liveStreams,
-        timeToFirstToken: metrics.timeToFirstToken,
-        inputTokens: metrics.inputTokens,
-        outputTokens: metrics.outputTokens,
-        restarts: metrics.restarts,
-        sessionsFailed: metrics.sessionsFailed,
-        turns: {
-          committed: metrics.turnsCommitted,
-          failed: metrics.turnsFailed,
-          crashed: metrics.turnsCrashed,
-          cancelled: metrics.turnsCancelled,
-          dropped: metrics.turnsDropped
-        }
-      },
+      metrics,
       pipe() {
         // eslint-disable-next-line prefer-rest-params
         return pipeArguments(this, arguments)

@@ -128,7 +128,7 @@ describe("decoder edge cases", () => {
     const cases: Array<[string, StreamEvent.FinishReason]> = [
       ["end_turn", "stop"],
       ["stop_sequence", "stop"],
-      ["pause_turn", "stop"],
+      ["pause_turn", "other"],
       ["max_tokens", "length"],
       ["model_context_window_exceeded", "length"],
       ["tool_use", "tool_calls"],

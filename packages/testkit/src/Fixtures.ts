@@ -1,12 +1,13 @@
 /**
- * Recorded real provider streams (see `fixtures/recorded/PROVENANCE.md`), loadable as data or as
- * replay scripts for {@link FakeLlmServer}.
+ * Recorded real provider streams, loadable as data or as replay scripts for {@link FakeLlmServer}:
+ * payload lines (`fixtures/recorded/`) and whole response bodies (`fixtures/replay/`), each with
+ * its `PROVENANCE.md`.
  *
  * @since 0.1.0
  */
 import * as fs from "node:fs"
 import type { WireFormat } from "./FakeLlmServer.js"
-import { type Replay, replay } from "./Script.js"
+import { type Pieces, type Replay, replay, replayBody } from "./Script.js"
 
 /** Fixture folders: one per wire format (`google` is the Gemini format). */
 export type Format = "anthropic" | "openai-chat" | "openai-responses" | "google" | "ollama"
@@ -100,3 +101,99 @@ export const parseId = (id: string): { readonly format: Format; readonly name: s
 /** A replay script of a fixture's chunks. */
 export const script = (format: Format, name: string, options?: Omit<Replay, "replay">): Replay =>
   replay(load(format, name).chunks, options)
+
+// ---------------------------------------------------------------------------------------------
+// Whole response bodies (`fixtures/replay/`)
+// ---------------------------------------------------------------------------------------------
+
+/** The directory of whole recorded bodies (works from `src/` and `dist/`). */
+export const bodyDirectory: URL = new URL("../fixtures/replay/", import.meta.url)
+
+/** A finish reason in the library's vocabulary. */
+export type Finish = "stop" | "length" | "tool_calls" | "content_filter" | "other"
+
+/** What replaying a body must yield (fields in `fixtures/replay/PROVENANCE.md`). */
+export interface BodyExpectation {
+  readonly format: Format
+  /** The request's model; routes the replay. */
+  readonly model: string
+  readonly http: { readonly status: number; readonly contentType: string }
+  readonly text: string
+  readonly toolCalls: ReadonlyArray<{ readonly name: string; readonly arguments: unknown }>
+  /** The accepted finish reason(s), or null when the stream must fail. */
+  readonly finish: Finish | ReadonlyArray<Finish> | null
+  /** The accepted `LlmError` tag(s); with `finish` set too, either outcome passes. */
+  readonly error: string | ReadonlyArray<string> | null
+  readonly reasoning: string | null
+  /** The provider's own finish value. */
+  readonly raw: string | null
+  /** The judgement calls behind the expectation. */
+  readonly notes: string
+}
+
+/** A whole recorded body and its expectation. */
+export interface Body {
+  readonly format: Format
+  readonly name: string
+  /** The response body, byte for byte. */
+  readonly body: Uint8Array
+  readonly expect: BodyExpectation
+}
+
+const EXPECT = ".expect.json"
+
+/** Every recorded body, sorted by format then name. */
+export const bodies = (): Array<{ readonly format: Format; readonly name: string }> => {
+  const out: Array<{ format: Format; name: string }> = []
+  for (const format of formats) {
+    let files: Array<string>
+    try {
+      files = fs.readdirSync(new URL(`${format}/`, bodyDirectory))
+    } catch {
+      continue
+    }
+    for (const file of files.sort()) {
+      if (file.endsWith(EXPECT)) out.push({ format, name: file.slice(0, -EXPECT.length) })
+    }
+  }
+  return out
+}
+
+/** Loads a recorded body (`.sse` or `.ndjson`) and its expectation; throws on an unknown one. */
+export const loadBody = (format: Format, name: string): Body => {
+  if (!isFormat(format) || !/^[\w.-]+$/.test(name)) throw new Error(`unknown recorded body ${format}/${name}`)
+  const read = (suffix: string): Buffer | undefined => {
+    try {
+      return fs.readFileSync(new URL(`${format}/${name}${suffix}`, bodyDirectory))
+    } catch {
+      return undefined
+    }
+  }
+  const expectText = read(EXPECT)
+  const body = read(".sse") ?? read(".ndjson")
+  if (expectText === undefined || body === undefined) {
+    const available = bodies()
+      .map((f) => `${f.format}/${f.name}`)
+      .join(", ")
+    throw new Error(`unknown recorded body ${format}/${name} (available: ${available})`)
+  }
+  return { format, name, body, expect: JSON.parse(expectText.toString("utf8")) as BodyExpectation }
+}
+
+/** A replay script of a recorded body, with its recorded status and content type, whole or in `pieces`. */
+export const bodyScript = (
+  format: Format,
+  name: string,
+  options?: { readonly pieces?: Pieces | undefined; readonly delayMs?: number | undefined }
+): Replay => {
+  const { body, expect } = loadBody(format, name)
+  return replayBody(
+    {
+      body,
+      status: expect.http.status,
+      contentType: expect.http.contentType,
+      ...(options?.pieces === undefined ? {} : { pieces: options.pieces })
+    },
+    options?.delayMs === undefined ? undefined : { delayMs: options.delayMs }
+  )
+}

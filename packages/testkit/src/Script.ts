@@ -133,12 +133,34 @@ export interface Scripted {
   readonly keepAlive?: boolean
 }
 
+/** Seeded random piece sizes for writing a raw body: each piece is 1..`maxBytes` bytes (default 48). */
+export interface Pieces {
+  readonly seed: number
+  readonly maxBytes?: number
+}
+
+/**
+ * A whole recorded response body, written byte for byte with its own framing (SSE, NDJSON, or an
+ * error JSON), with the recorded status and content type. Split into `pieces`, each piece is its
+ * own write, so pieces cut frames, CRLFs and UTF-8 characters. No content fault applies to it.
+ */
+export interface RawBody {
+  readonly body: string | Uint8Array
+  /** Default 200. */
+  readonly status?: number
+  /** Default: the streaming content type of the request's format. */
+  readonly contentType?: string
+  /** Default: the body in one write. */
+  readonly pieces?: Pieces
+}
+
 /**
  * Raw recorded payloads (one per SSE `data:` / NDJSON line), written byte for byte in the framing
- * of the request's path. A replay always streams. Fault `afterEvents` counts chunks.
+ * of the request's path, or a whole {@link RawBody}. A replay always streams. Fault `afterEvents`
+ * counts chunks.
  */
 export interface Replay {
-  readonly replay: { readonly chunks: ReadonlyArray<string> }
+  readonly replay: { readonly chunks: ReadonlyArray<string> } | RawBody
   readonly delayMs?: number
   readonly firstDelayMs?: number
   readonly fault?: Fault
@@ -238,6 +260,35 @@ export const replay = (chunks: ReadonlyArray<string>, options?: Omit<Replay, "re
   replay: { chunks }
 })
 
+/** A replay of a whole raw body (see {@link RawBody}). */
+export const replayBody = (body: RawBody, options?: Omit<Replay, "replay" | "fault">): Replay => ({
+  ...options,
+  replay: body
+})
+
+/** Is this replay a whole raw body? */
+export const isRawBody = (replay: Replay["replay"]): replay is RawBody => "body" in replay
+
+/**
+ * The byte offsets where a body of `length` bytes is cut into seeded random pieces (ascending,
+ * each in `1..length-1`). The same seed always gives the same cuts.
+ */
+export const cuts = (length: number, pieces: Pieces): Array<number> => {
+  const max = Math.max(1, Math.floor(pieces.maxBytes ?? 48))
+  // mulberry32: a tiny seeded PRNG, so a failing split can be replayed from its seed
+  let state = pieces.seed >>> 0
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const out: Array<number> = []
+  for (let at = 1 + Math.floor(next() * max); at < length; at += 1 + Math.floor(next() * max)) out.push(at)
+  return out
+}
+
 /** The events a scripted response plays (the default greeting when absent). */
 export const eventsOf = (script: Scripted): ReadonlyArray<ScriptEvent> => script.events ?? defaultEvents
 
@@ -299,8 +350,17 @@ const common = {
   keepAlive: Schema.optional(Schema.Boolean)
 }
 
+const RawBodySchema = Schema.Struct({
+  body: Schema.String,
+  status: Schema.optional(Schema.Int.pipe(Schema.between(100, 599))),
+  contentType: Schema.optional(Schema.String),
+  pieces: Schema.optional(
+    Schema.Struct({ seed: Schema.Int, maxBytes: Schema.optional(Schema.Int.pipe(Schema.positive())) })
+  )
+})
+
 const ReplaySchema = Schema.Struct({
-  replay: Schema.Struct({ chunks: Schema.Array(Schema.String) }),
+  replay: Schema.Union(Schema.Struct({ chunks: Schema.Array(Schema.String) }), RawBodySchema),
   ...common
 })
 

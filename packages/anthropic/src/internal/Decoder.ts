@@ -34,13 +34,17 @@ type Block = ToolBlock | typeof OTHER
 /**
  * Anthropic `stop_reason` → `Finish.reason`.
  *
+ * `pause_turn` is `other`, not `stop`: the server paused a long turn (server
+ * tools such as web search hit their iteration limit) and the turn is not
+ * finished; the caller continues it by sending the assistant content back.
+ * `raw: "pause_turn"` says which, and the shared reason set stays as it is.
+ *
  * @internal
  */
 export const finishReason = (raw: string | null): StreamEvent.FinishReason => {
   switch (raw) {
     case "end_turn":
     case "stop_sequence":
-    case "pause_turn":
       return "stop"
     case "max_tokens":
     case "model_context_window_exceeded":

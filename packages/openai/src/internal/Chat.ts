@@ -125,7 +125,16 @@ export const finishReason = (raw: string, hasToolCalls: boolean): StreamEvent.Fi
  * The decoder. Terminal event: the usage chunk once a `finish_reason` was
  * seen. A server that ignores `include_usage` never sends one; the stream
  * then ends with the body, still a normal finish because a `finish_reason`
- * arrived. A body that ends without any `finish_reason` is `Disconnected`.
+ * arrived.
+ *
+ * A body that ends without any `finish_reason` is a clean end only if the
+ * usage chunk came (we always ask for it, and servers send it last, after the
+ * answer): some OpenAI-compatible servers (Snowflake Cortex) never send a
+ * `finish_reason`. Its `Finish` is `stop` (`tool_calls` when calls were
+ * streamed) with `raw: null`, the null saying the reason was not reported.
+ * The SDK hides `[DONE]`, so the usage chunk is the only end marker we see.
+ * A body that ends with neither (a proxy or server cut the answer short but
+ * closed the body cleanly) is `Disconnected`, as before.
  *
  * - `delta.content` → `TextDelta` (empty and `null` skipped)
  * - `delta.reasoning_content` / `delta.reasoning` (OpenAI-compatible servers) → `ReasoningDelta`
@@ -207,15 +216,15 @@ export const decoder = (context: DecoderContext) => {
       return false
     },
     end(emit: (event: StreamEvent.StreamEvent) => void): void {
-      if (finish === undefined) {
+      if (finish === undefined && inputTokens < 0) {
         throw new LlmError.Disconnected({
           provider: PROVIDER,
-          message: `${PROVIDER}: the stream ended before a finish_reason`
+          message: `${PROVIDER}: the stream ended before a finish_reason or the usage chunk`
         })
       }
       closeCalls(emit)
       if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens))
-      emit(StreamEvent.finish(finishReason(finish, calls.length > 0), finish))
+      emit(StreamEvent.finish(finishReason(finish ?? "stop", calls.length > 0), finish ?? null))
     }
   }
 }

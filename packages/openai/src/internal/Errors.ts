@@ -46,6 +46,10 @@ export const retryAfter = (headers: { get(name: string): string | null } | undef
  * @internal
  */
 export const statusOfCode = (code: unknown, type: unknown): number | undefined => {
+  // A numeric `code` 400..599 (or its 3-digit string) is an HTTP status: OpenAI-compatible servers
+  // report errors that way (OpenRouter `{"code":400}` for a token limit, 502 when the upstream died).
+  const numeric = typeof code === "number" ? code : typeof code === "string" && /^\d{3}$/.test(code) ? Number(code) : NaN
+  if (Number.isInteger(numeric) && numeric >= 400 && numeric <= 599) return numeric
   const c = typeof code === "string" ? code : ""
   const t = typeof type === "string" ? type : ""
   if (c.includes("overloaded") || t.includes("overloaded")) return 529

@@ -4,10 +4,13 @@
  */
 import type { ServerResponse } from "node:http"
 import {
+  cuts,
   eventsOf,
   finishReasonOf,
+  isRawBody,
   isReplay,
   type Fault,
+  type RawBody,
   type Replay,
   type Script,
   type Scripted,
@@ -139,7 +142,11 @@ export const play = async (input: PlayInput): Promise<void> => {
     return
   }
 
-  if (isReplay(script)) return stream(input, headers, replaySource(input, script))
+  if (isReplay(script)) {
+    const replay = script.replay
+    if (isRawBody(replay)) return rawBody(input, headers, replay, script.delayMs ?? 0)
+    return stream(input, headers, replaySource(input, script, replay.chunks))
+  }
   if (input.streaming) return stream(input, headers, scriptedSource(input, script))
   return complete(input, headers, script)
 }
@@ -169,8 +176,7 @@ const scriptedSource = (input: PlayInput, script: Scripted): Source => {
   }
 }
 
-const replaySource = (input: PlayInput, script: Replay): Source => {
-  const chunks = script.replay.chunks
+const replaySource = (input: PlayInput, script: Replay, chunks: ReadonlyArray<string>): Source => {
   const renderer = input.wire.stream(context(input, undefined, afterEvents(script.fault) ?? chunks.length))
   return {
     renderer,
@@ -216,6 +222,43 @@ const stream = async (input: PlayInput, headers: Record<string, string>, source:
   writer.push(typeof source.end === "string" ? source.end : source.end())
   writer.end()
 }
+
+/**
+ * Writes a whole recorded body. In pieces, each piece waits for the previous one to reach the
+ * socket and for the next macrotask (`noDelay` is on), so the client's parser sees the cuts.
+ */
+const rawBody = async (
+  input: PlayInput,
+  headers: Record<string, string>,
+  raw: RawBody,
+  delayMs: number
+): Promise<void> => {
+  const { res, life } = input
+  const body = typeof raw.body === "string" ? Buffer.from(raw.body, "utf8") : Buffer.from(raw.body)
+  res.writeHead(raw.status ?? 200, {
+    ...headers,
+    "content-type": raw.contentType ?? input.wire.streamContentType,
+    "cache-control": "no-cache"
+  })
+  if (raw.pieces === undefined) {
+    res.end(body)
+    return
+  }
+  let start = 0
+  for (const end of [...cuts(body.length, raw.pieces), body.length]) {
+    const piece = body.subarray(start, end)
+    const written = await new Promise<boolean>((resolve) => {
+      res.write(piece, (error) => resolve(error == null && !life.closed))
+    })
+    if (!written) return
+    start = end
+    if (delayMs > 0 ? !(await life.sleep(delayMs)) : !(await nextMacrotask(life))) return
+  }
+  if (!life.closed) res.end()
+}
+
+const nextMacrotask = (life: Life): Promise<boolean> =>
+  new Promise((resolve) => setImmediate(() => resolve(!life.closed)))
 
 const applyFault = async (fault: Fault, renderer: StreamRenderer, writer: Writer, input: PlayInput): Promise<void> => {
   const { res, life } = input

@@ -383,6 +383,15 @@ describe("recorded fixtures replayed through the adapter", () => {
       expect(generation.finish.raw).toBe(expected.finishReason)
     }))
 
+  it.live("pause_turn (a recorded web-search turn the server paused) is Finish other, raw pause_turn, never stop", () =>
+    Effect.gen(function*() {
+      const { exit } = yield* scenario(Fixtures.bodyScript("anthropic", "pai-pause-turn"), ({ provider }) =>
+        provider.generate(request))
+      const { finish, text } = successOf(exit)
+      expect(finish).toEqual(StreamEvent.finish("other", "pause_turn"))
+      expect(text).toBe(Fixtures.loadBody("anthropic", "pai-pause-turn").expect.text)
+    }))
+
   it.live("synthetic-duplicate-message-start: the event stream has nothing twice", () =>
     Effect.gen(function*() {
       const { exit, snapshot } = yield* scenario(

@@ -8,7 +8,7 @@ import { LlmError } from "@streamvisor/core"
 import { Fixtures } from "@streamvisor/testkit"
 import * as Duration from "effect/Duration"
 import * as Chat from "../src/internal/Chat.js"
-import { makeScrub, mapError, retryAfter } from "../src/internal/Errors.js"
+import { makeScrub, mapError, retryAfter, statusOfCode } from "../src/internal/Errors.js"
 import * as Responses from "../src/internal/Responses.js"
 
 const scrub = makeScrub(() => ["sk-SECRET-KEY-1234567890"])
@@ -137,6 +137,16 @@ describe("Chat decoder", () => {
   it("no finish_reason at all → Disconnected", () => {
     const r = run(Chat.decoder, [chunk({ content: "hi" })])
     expect((r.error as LlmError.LlmError)._tag).toBe("Disconnected")
+  })
+
+  it("no finish_reason but the usage chunk (Snowflake Cortex) → a clean Finish with raw null", () => {
+    const r = run(Chat.decoder, [chunk({ content: "4" }), usageChunk(22, 5)])
+    expect(r.error).toBeUndefined()
+    expect(r.events).toEqual([
+      { _tag: "TextDelta", text: "4" },
+      { _tag: "Usage", inputTokens: 22, outputTokens: 5 },
+      { _tag: "Finish", reason: "stop", raw: null }
+    ])
   })
 
   it("usage and finish_reason in the same chunk is terminal at once", () => {
@@ -334,6 +344,14 @@ describe("error mapping", () => {
     expect(Duration.toMillis(date)).toBeLessThanOrEqual(10_000)
     expect(retryAfter(h({ "retry-after": "soon" }))).toBeUndefined()
     expect(retryAfter(undefined)).toBeUndefined()
+  })
+
+  it("statusOfCode: a numeric code 400..599 (or its 3-digit string) is the status; other numbers are not", () => {
+    expect([400, 429, 502, "503", 599].map((code) => statusOfCode(code, undefined))).toEqual([400, 429, 502, 503, 599])
+    expect([200, 42, 600, 400.5, "4000", "x400"].map((code) => statusOfCode(code, undefined))).toEqual(
+      [undefined, undefined, undefined, undefined, undefined, undefined]
+    )
+    expect(statusOfCode("rate_limit_exceeded", undefined)).toBe(429)
   })
 
   it("raw TypeError: terminated → Disconnected; SyntaxError → ProtocolError; other → Unknown with a key-free cause", () => {

@@ -92,11 +92,19 @@ const LoadRow = Schema.Struct({
 const decodeLoadRows = Schema.decodeUnknown(Schema.Array(LoadRow))
 const decodeSummaryRows = Schema.decodeUnknown(Schema.Array(SessionRow))
 
+// SqlError's own message is generic ("Failed to execute statement"); the
+// driver's error under it says what happened.
+const describe = (cause: unknown): string => {
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const inner = cause instanceof Error ? cause.cause : undefined
+  return inner instanceof Error && inner.message !== message ? `${message}: ${inner.message}` : message
+}
+
 const backend = (sessionId: string | undefined) => (cause: unknown) =>
   new SessionStore.SessionStoreError({
     reason: "Backend",
     ...(sessionId === undefined ? {} : { sessionId }),
-    detail: cause instanceof Error ? cause.message : String(cause),
+    detail: describe(cause),
     cause
   })
 

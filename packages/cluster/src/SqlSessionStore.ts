@@ -136,7 +136,18 @@ export const make: Effect.Effect<SessionStore.SessionStore, never, SqlClient.Sql
           detail: "already stored"
         })
       }
-      return { ...session, lastTurn: 0, turns: [], createdAt: now, updatedAt: now }
+      // Given back as `load` would: `options` through JSON, absent settings absent.
+      const { options: _, system, maxTurns, ...settings } = session
+      return {
+        ...settings,
+        ...(system === undefined ? {} : { system }),
+        ...(options === null ? {} : { options: JSON.parse(options) }),
+        ...(maxTurns === undefined ? {} : { maxTurns }),
+        lastTurn: 0,
+        turns: [],
+        createdAt: now,
+        updatedAt: now
+      }
     })
 
   // One statement, so one snapshot: the session row and its turns cannot

@@ -367,7 +367,10 @@ export const makeMemory: Effect.Effect<SessionStore> = Effect.gen(function*() {
     Effect.gen(function*() {
       const { options } = yield* encodeNewSession(session)
       const now = yield* Clock.currentTimeMillis
-      const { options: _, ...settings } = session
+      // Absent as the SQL store gives it back: a setting holding `undefined` is no setting.
+      const settings = Object.fromEntries(
+        Object.entries(session).filter(([key, value]) => key !== "options" && value !== undefined)
+      ) as Omit<NewSession, "options">
       const row: MemoryRow = { session: { ...settings, lastTurn: 0, createdAt: now, updatedAt: now }, options, turns: [] }
       const created = yield* Ref.modify(rows, (map): [boolean, ReadonlyMap<string, MemoryRow>] => {
         if (map.has(session.id)) return [false, map]

@@ -99,8 +99,9 @@ export const behaviour = (name: string, fresh: () => Layer.Layer<Store, unknown>
           })
           expect(created.createdAt).toBeGreaterThanOrEqual(before)
           // Absent settings stay absent (not null, not undefined keys).
-          yield* store.create(session("b"))
-          expect(Object.keys(Option.getOrThrow(yield* store.load("b"))).sort()).toEqual(
+          const b = yield* store.create(session("b", { system: undefined, options: undefined, maxTurns: undefined }))
+          expect(Option.getOrThrow(yield* store.load("b"))).toStrictEqual(b)
+          expect(Object.keys(b).sort()).toEqual(
             ["createdAt", "id", "lastTurn", "model", "provider", "turns", "updatedAt"]
           )
           expect(yield* store.load("nobody")).toEqual(Option.none())

@@ -9,7 +9,9 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@streamvisor\/core\/promise$/, replacement: pkg("core", "promise.ts") },
-      ...["core", "testkit", "anthropic", "openai", "google", "ollama", "supervisor"].map((name) => ({
+      { find: /^@streamvisor\/cluster\/sqlite$/, replacement: pkg("cluster", "sqlite.ts") },
+      { find: /^@streamvisor\/cluster\/pg$/, replacement: pkg("cluster", "pg.ts") },
+      ...["core", "testkit", "anthropic", "openai", "google", "ollama", "supervisor", "cluster"].map((name) => ({
         find: new RegExp(`^@streamvisor/${name}$`),
         replacement: pkg(name)
       }))

@@ -34,3 +34,8 @@ export { SessionCrashed, SessionStopped } from "./SessionError.js"
  * @since 0.1.0
  */
 export { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SessionStore from "./SessionStore.js"

@@ -1,0 +1,13 @@
+/**
+ * `@streamvisor/cluster`: durable sessions. A `SessionStore` on `@effect/sql`;
+ * the SQLite and PostgreSQL layers are in the `@streamvisor/cluster/sqlite`
+ * and `@streamvisor/cluster/pg` entry points, so an application installs only
+ * the driver it uses.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as SqlSessionStore from "./SqlSessionStore.js"

@@ -6,7 +6,7 @@
  *
  * Built from Effect's own parts: a `FiberMap` of session fibers (one key per spawn)
  * (a session has a fiber while it has work, and is passivated when idle), a
- * `Semaphore` for `maxConcurrentStreams`, a `Queue` mailbox and a `Ref` of
+ * `Semaphore` for `maxConcurrentStreams`, a `Queue` mailbox and a `SynchronizedRef` of
  * state per session, a `PubSub` per observed session, a `Schedule` driver for
  * backoff, `Deferred`s for the shutdown report and escalation, and
  * `effect/Metric` for metrics.

@@ -23,9 +23,12 @@ import type { LlmError, Provider, StreamEvent } from "@streamvisor/core"
 import type { SessionError, SessionStopped } from "./SessionError.js"
 
 /**
- * OTP restart types. `permanent`: always restarted (after a crash and after a
- * normal exit, i.e. an `idleTimeout`); `transient`: restarted only after an
- * abnormal exit (a defect); `temporary`: never restarted. A session stopped on
+ * OTP restart types. `permanent` and `transient`: restarted after a crash (a
+ * defect); `temporary`: never restarted. An idle exit (`idleTimeout`) is a
+ * normal exit, never a crash and never counted toward the restart intensity:
+ * a `permanent` session passivates (it keeps its id, history and mailbox,
+ * shows `idle`, and its next message starts it again), a `transient` or
+ * `temporary` one stops (`stopped`, reason `idle`). A session stopped on
  * request (`stop`, supervisor shutdown) is never restarted.
  *
  * @since 0.1.0

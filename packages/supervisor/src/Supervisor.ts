@@ -69,8 +69,11 @@ export interface Options {
    */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /**
-   * A session with an empty mailbox for this long exits normally (a
-   * `permanent` session is then restarted, others stop). Default: never.
+   * A session with an empty mailbox for this long exits normally: a
+   * `permanent` session passivates (drops its fiber and timer, keeps its id,
+   * history and mailbox; the next message starts it again), others stop.
+   * An idle exit is never a crash: it does not count toward `maxRestarts`
+   * and never escalates. Default: never.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**

@@ -65,8 +65,7 @@ export class RestartIntensityExceeded extends Schema.TaggedError<RestartIntensit
    * @since 0.1.0
    */
   override get message(): string {
-    return `session ${this.sessionId} exceeded its restart intensity after ${this.restarts} restart(s): ${
-      String(this.defect)
-    }`
+    const defect = this.defect instanceof Error ? this.defect.message : String(this.defect)
+    return `session ${this.sessionId} exceeded its restart intensity after ${this.restarts} restart(s); last defect: ${defect}`
   }
 }

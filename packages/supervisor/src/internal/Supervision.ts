@@ -46,10 +46,8 @@ const judge = (s: SessionImpl, exit: Exit.Exit<Ending>): Effect.Effect<Verdict> 
   Effect.map(Ref.get(s.state), (st): Verdict => {
     if (st.stopping !== undefined) return terminateWith("stopped", st.stopping)
     if (Exit.isSuccess(exit)) {
-      if (exit.value === "ended") return terminateWith("stopped", "stopped")
-      // an idle exit is a normal exit: only permanent sessions come back
-      if (s.config.restart !== "permanent") return terminateWith("stopped", "idle")
-      return { _tag: "Restart", defect: undefined }
+      // a normal exit (a permanent session's idle exit passivates instead, in `TurnLoop`): never restarted
+      return terminateWith("stopped", exit.value === "idle" ? "idle" : "stopped")
     }
     if (s.config.restart === "temporary") return terminateWith("failed", "failed")
     return { _tag: "Restart", defect: Cause.squash(exit.cause) }

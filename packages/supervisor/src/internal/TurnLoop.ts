@@ -28,7 +28,11 @@ import { type SessionError, SessionCrashed, SessionStopped } from "../SessionErr
 import type { Turn, TurnCut } from "./Mailbox.js"
 import { publish, type SessionImpl, type State, update } from "./SessionState.js"
 
-/** How an incarnation ended by itself: asked to stop, idle too long, or out of work (passivated). */
+/**
+ * How an incarnation ended by itself: asked to stop, idle too long (a normal
+ * exit of a `transient` or `temporary` session), or out of work (passivated;
+ * also a `permanent` session's idle exit).
+ */
 export type Ending = "ended" | "idle" | "passivated"
 
 /** How a turn that was started came out: its whole answer, or cut first. */
@@ -229,6 +233,20 @@ const next = (s: SessionImpl): Effect.Effect<Next> =>
   })
 
 /**
+ * The idle timer ran out. An idle exit is a normal exit, never a crash: a
+ * `permanent` session passivates (it keeps its id, history and mailbox, and
+ * its next message starts it again), any other ends (`stopped`, reason
+ * `idle`). Decided with the state, so a message or a stop that came at the
+ * same moment is looked at first.
+ */
+const idleExit = (s: SessionImpl): Effect.Effect<Ending | undefined> =>
+  Ref.modify(s.state, (st): readonly [Ending | undefined, State] => {
+    if (st.stopping !== undefined || st.crash !== undefined || Chunk.isNonEmpty(st.mailbox)) return [undefined, st]
+    if (s.config.restart === "permanent") return ["passivated", { ...st, active: false }]
+    return ["idle", st]
+  })
+
+/**
  * One incarnation: one turn at a time until asked to stop, out of work, or
  * idle too long. Runs uninterruptibly (its fiber, `Supervision.run`, masks
  * it) but for the take and the turn itself (`restore`): a taken turn is
@@ -237,11 +255,14 @@ const next = (s: SessionImpl): Effect.Effect<Next> =>
 export const incarnation = (s: SessionImpl, restore: Restore): Effect.Effect<Ending> =>
   Effect.suspend(() => {
     // woken (a message, a crash, a stop): look at the state again; or idle too long
-    const wait: Effect.Effect<Ending | undefined> = restore(Effect.timeoutTo(Queue.take(s.wakeups), {
-      duration: s.config.idleTimeout ?? Duration.infinity,
-      onTimeout: (): Ending | undefined => "idle",
-      onSuccess: (): Ending | undefined => undefined
-    }))
+    const wait: Effect.Effect<Ending | undefined> = Effect.flatMap(
+      restore(Effect.timeoutTo(Queue.take(s.wakeups), {
+        duration: s.config.idleTimeout ?? Duration.infinity,
+        onTimeout: () => true,
+        onSuccess: () => false
+      })),
+      (idle) => idle ? idleExit(s) : Effect.succeed(undefined)
+    )
     const step = Effect.flatMap(next(s), (n): Effect.Effect<Ending | undefined> => {
       switch (n._tag) {
         case "Stop":

@@ -24,7 +24,7 @@ import type * as Scope from "effect/Scope"
 import * as internal from "./internal/supervisor.js"
 import * as metricsInternal from "./internal/metrics.js"
 import type * as Session from "./Session.js"
-import type { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+import type { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
 
 /**
  * Options of {@link make}. Every option has a default.
@@ -174,11 +174,13 @@ export interface Metrics {
 export interface Supervisor extends Pipeable {
   readonly name: string
   /**
-   * Start a session. Fails with `SessionIdInUse` if a running session has
-   * that id, `SupervisorClosed` once shutdown has begun. With `state`, the
+   * Start a session. Fails with `InvalidOptions` (checked with an
+   * `effect/Schema`: provider shape, model, `nextTurn`, `idleTimeout`,
+   * restart type) before anything starts, `SessionIdInUse` if a running
+   * session has that id, `SupervisorClosed` once shutdown has begun. With `state`, the
    * session continues a saved conversation (see `Session.SpawnOptions`).
    */
-  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
+  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
   /**
    * The running session with this id. A session that has terminated is
    * forgotten (its `Info` may still be in `snapshot`): `None`.
@@ -231,7 +233,7 @@ export interface Supervisor extends Pipeable {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Supervisor, never, Scope.Scope> = internal.make
+export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptions, Scope.Scope> = internal.make
 
 /**
  * Start a session under a supervisor.
@@ -256,8 +258,8 @@ export const make: (options?: Options) => Effect.Effect<Supervisor, never, Scope
 export const spawn: {
   (options: Session.SpawnOptions): (
     self: Supervisor
-  ) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
-  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
+  ) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
+  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
 } = dual(2, (self: Supervisor, options: Session.SpawnOptions) => self.spawn(options))
 
 /**

@@ -17,10 +17,11 @@ import * as Stream from "effect/Stream"
 import * as Ref from "effect/Ref"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import type * as Session from "../Session.js"
-import type { SessionError, SessionStopped } from "../SessionError.js"
+import type { InvalidMessage, SessionError, SessionStopped } from "../SessionError.js"
 import { enqueue, leave, makeCaller } from "./Mailbox.js"
 import * as SessionState from "./SessionState.js"
 import { stop } from "./StopDeadline.js"
+import { messageText } from "./Validation.js"
 
 const isFinishChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>): boolean => {
   const last = Chunk.last(chunk)
@@ -42,8 +43,9 @@ class SessionRefImpl implements Session.SessionRef {
     const s = this.s
     return Stream.unwrapScoped(
       Effect.gen(function*() {
+        const valid = yield* messageText(s.config.id, text)
         const caller = yield* makeCaller
-        yield* Effect.acquireRelease(enqueue(s, text, caller), () => leave(caller))
+        yield* Effect.acquireRelease(enqueue(s, valid, caller), () => leave(caller))
         return Stream.mapChunks(Mailbox.toStream(caller.reply), (chunk) => {
           if (isFinishChunk(chunk)) caller.sawFinish = true
           return chunk
@@ -51,8 +53,9 @@ class SessionRefImpl implements Session.SessionRef {
       })
     )
   }
-  tell(text: string): Effect.Effect<number, SessionStopped> {
-    return Effect.map(enqueue(this.s, text, undefined), (turn) => turn.number)
+  tell(text: string): Effect.Effect<number, SessionStopped | InvalidMessage> {
+    const s = this.s
+    return Effect.flatMap(messageText(s.config.id, text), (valid) => Effect.map(enqueue(s, valid, undefined), (turn) => turn.number))
   }
   get history(): Effect.Effect<ReadonlyArray<ChatRequest.Message>> {
     return Effect.map(Ref.get(this.s.state), (st) => st.history)

@@ -56,6 +56,10 @@ const judge = (s: SessionImpl, exit: Exit.Exit<Ending>): Effect.Effect<Verdict> 
 /**
  * Wait out the backoff before a restart, unless the restart intensity is
  * exceeded or the schedule is done (give up), or a stop came meanwhile.
+ * `restarts` counts the restart from the moment it begins (status
+ * `restarting`), so `info.restarts`, `status` and the `Restarting` event
+ * agree at every moment; a restart the schedule refuses, or a stop cuts
+ * short during the backoff, is taken back.
  */
 const restart = (s: SessionImpl, defect: unknown, restore: Restore): Effect.Effect<"go" | "stop" | "give-up"> =>
   Effect.gen(function*() {
@@ -66,12 +70,12 @@ const restart = (s: SessionImpl, defect: unknown, restore: Restore): Effect.Effe
     const driver = st.driver ?? (yield* Schedule.driver(s.link.backoff))
     if (st.driver !== undefined && recent.length === 0) yield* driver.reset // a calm window: the backoff starts over
     const restarts = st.restarts + 1
-    yield* update(s, (st) => ({ ...st, status: "restarting", current: undefined, live: 0, recent: [...recent, now], driver }))
+    yield* update(s, (st) => ({ ...st, status: "restarting", restarts, current: undefined, live: 0, recent: [...recent, now], driver }))
     yield* publish(s, { _tag: "Restarting", restarts, defect })
     const waited = yield* Effect.match(restore(driver.next(undefined)), { onFailure: () => false, onSuccess: () => true })
-    if (!waited) return "give-up"
+    if (!waited) return "give-up" // still `restarting`: `terminate` takes the restart back
     if ((yield* Ref.get(s.state)).stopping !== undefined) return "stop"
-    yield* update(s, (st) => ({ ...st, status: "idle", restarts, crash: undefined }))
+    yield* update(s, (st) => ({ ...st, status: "idle", crash: undefined }))
     yield* Metric.increment(s.link.metrics.restarts)
     return "go"
   })
@@ -87,6 +91,8 @@ export const terminate = (s: SessionImpl, status: "stopped" | "failed", reason: 
   Effect.gen(function*() {
     const left = yield* Ref.modify(s.state, (st) => [st.mailbox, {
       ...st,
+      // a restart stopped during its backoff never happened
+      restarts: st.status === "restarting" ? st.restarts - 1 : st.restarts,
       active: false,
       stopping: st.stopping ?? reason,
       current: undefined,
@@ -128,7 +134,10 @@ export const run = (s: SessionImpl): Effect.Effect<void> =>
           return Effect.map(Ref.get(s.state), (st): FiberEnd =>
             outcome === "stop"
               ? terminateWith("stopped", st.stopping ?? "stopped")
-              : { ...terminateWith("failed", "failed"), gaveUp: { restarts: st.restarts, defect: verdict.defect } })
+              : {
+                ...terminateWith("failed", "failed"),
+                gaveUp: { restarts: st.status === "restarting" ? st.restarts - 1 : st.restarts, defect: verdict.defect }
+              })
         })
       })
     })

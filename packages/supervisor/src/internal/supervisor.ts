@@ -27,13 +27,14 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import { Ledger } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type * as Supervisor from "../Supervisor.js"
-import { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "../SupervisorError.js"
+import { type InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "../SupervisorError.js"
 import * as Metrics from "./metrics.js"
 import * as Retained from "./Retained.js"
 import * as SessionRefImpl from "./SessionRefImpl.js"
 import * as SessionState from "./SessionState.js"
 import * as StopDeadline from "./StopDeadline.js"
 import * as Supervision from "./Supervision.js"
+import * as Validation from "./Validation.js"
 
 interface Registry {
   readonly state: "running" | "shutting-down" | "closed"
@@ -60,18 +61,17 @@ export const defaultBackoff: Schedule.Schedule<unknown> = Schedule.union(
 )
 
 /** @internal */
-export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor.Supervisor, never, Scope.Scope> =>
+export const make = (
+  options: Supervisor.Options = {}
+): Effect.Effect<Supervisor.Supervisor, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* Validation.supervisorOptions(options)
     const name = options.name ?? "supervisor"
     const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? "10 seconds")
     const defaultRestart: Session.Restart = options.restart ?? "transient"
     const defaultIdle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const maxStreams = options.maxConcurrentStreams ?? Number.POSITIVE_INFINITY
-    if (!(maxStreams >= 1)) throw new RangeError("maxConcurrentStreams must be at least 1")
     const retain = options.retainTerminated ?? DEFAULT_RETAIN_TERMINATED
-    if (!(Number.isSafeInteger(retain) && retain >= 0)) {
-      throw new RangeError(`retainTerminated must be a non-negative integer, got ${retain}`)
-    }
     const metrics = Metrics.tagged(name)
     const ledger = yield* Ledger.Ledger
 
@@ -181,6 +181,9 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
     }
 
     const spawn = (spawnOptions: Session.SpawnOptions) =>
+      Effect.zipRight(Validation.spawnOptions(spawnOptions), spawnValid(spawnOptions))
+
+    const spawnValid = (spawnOptions: Session.SpawnOptions) =>
       Effect.uninterruptible(SynchronizedRef.modifyEffect(registry, (r) =>
         Effect.gen(function*() {
           if (r.state !== "running") return yield* new SupervisorClosed()
@@ -191,9 +194,6 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
             while (HashMap.has(r.sessions, id))
           }
           const nextTurn = spawnOptions.nextTurn ?? 1
-          if (!(Number.isSafeInteger(nextTurn) && nextTurn >= 1)) {
-            return yield* Effect.die(new RangeError(`spawn: nextTurn must be a positive integer, got ${nextTurn}`))
-          }
           const existing = HashMap.get(r.sessions, id)
           if (Option.isSome(existing) && (yield* SessionState.isRunning(existing.value))) {
             return yield* new SessionIdInUse({ sessionId: id })

@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@streamvisor\/core\/promise$/, replacement: pkg("core", "promise.ts") },
+      { find: /^@streamvisor\/supervisor\/promise$/, replacement: pkg("supervisor", "promise.ts") },
       ...["core", "testkit", "anthropic", "openai", "google", "ollama", "supervisor"].map((name) => ({
         find: new RegExp(`^@streamvisor/${name}$`),
         replacement: pkg(name)

@@ -117,6 +117,16 @@ describe.concurrent("examples (smoke)", { timeout: 120_000 }, () => {
     ])
   })
 
+  it("supervisor-promise.ts: the supervisor without Effect — send, break, abort, typed error, close", async () => {
+    expectClean(await run("examples/supervisor-promise.ts"), [
+      "1. Hello from the fake anthropic server!",
+      "2. broke out after 5 events; live streams: 0; history: 2 messages",
+      "3. aborted: stopped by the user; live streams: 0",
+      "4. InvalidMessage: session alice: invalid message: the text is empty",
+      "shutdown report: 1 session(s) stopped, 0 stream(s) live"
+    ])
+  })
+
   it("timeouts-retry.ts: a hang and a 429 retried, a stall cut", async () => {
     expectClean(await run("examples/timeouts-retry.ts"), [
       "attempt failed: Timeout (anthropic: timed out (first-token))",

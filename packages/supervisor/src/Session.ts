@@ -20,12 +20,15 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChatRequest } from "@streamvisor/core"
 import type { LlmError, Provider, StreamEvent } from "@streamvisor/core"
-import type { SessionError, SessionStopped } from "./SessionError.js"
+import type { InvalidMessage, SessionError, SessionStopped } from "./SessionError.js"
 
 /**
- * OTP restart types. `permanent`: always restarted (after a crash and after a
- * normal exit, i.e. an `idleTimeout`); `transient`: restarted only after an
- * abnormal exit (a defect); `temporary`: never restarted. A session stopped on
+ * OTP restart types. `permanent` and `transient`: restarted after a crash (a
+ * defect); `temporary`: never restarted. An idle exit (`idleTimeout`) is a
+ * normal exit, never a crash and never counted toward the restart intensity:
+ * a `permanent` session passivates (it keeps its id, history and mailbox,
+ * shows `idle`, and its next message starts it again), a `transient` or
+ * `temporary` one stops (`stopped`, reason `idle`). A session stopped on
  * request (`stop`, supervisor shutdown) is never restarted.
  *
  * @since 0.1.0
@@ -156,8 +159,8 @@ export interface SpawnOptions {
   /**
    * The number the first message will get (default 1), e.g. a saved
    * {@link State}'s `nextTurn`, so a restored session goes on numbering
-   * where it left off. `spawn` dies with a defect unless it is a positive
-   * integer.
+   * where it left off. `spawn` fails with `InvalidOptions` unless it is a
+   * positive integer.
    */
   readonly nextTurn?: number | undefined
   /** Overrides the supervisor's `restart` for this session. */
@@ -183,8 +186,12 @@ export interface SessionRef extends Pipeable {
    * ends successfully exactly when the turn was committed to history.
    */
   readonly send: (text: string) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
-  /** Tell: enqueue `text` and return its turn number at once; the answer goes to `events` subscribers. */
-  readonly tell: (text: string) => Effect.Effect<number, SessionStopped>
+  /**
+   * Tell: enqueue `text` and return its turn number at once; the answer goes
+   * to `events` subscribers. Fails with `InvalidMessage` unless `text` is a
+   * non-empty string (`send`'s stream fails the same way, before enqueuing).
+   */
+  readonly tell: (text: string) => Effect.Effect<number, SessionStopped | InvalidMessage>
   /** The committed history: user and assistant messages, in order. */
   readonly history: Effect.Effect<ReadonlyArray<ChatRequest.Message>>
   /**
@@ -211,7 +218,9 @@ export interface SessionRef extends Pipeable {
    * `SessionCrashed` (it is not replayed), and the supervisor's restart policy
    * applies; queued messages wait for the restarted session. Returns once the
    * kill is delivered; the session dies right after. Does nothing while the
-   * session is restarting, stopping or terminated.
+   * session is restarting (it is already dead: the crash in progress is the
+   * one counted, and `info.restarts` already includes it), stopping or
+   * terminated.
    */
   readonly crash: (defect?: unknown) => Effect.Effect<void>
 }
@@ -241,8 +250,8 @@ export const send: {
  * @since 0.1.0
  */
 export const tell: {
-  (text: string): (self: SessionRef) => Effect.Effect<number, SessionStopped>
-  (self: SessionRef, text: string): Effect.Effect<number, SessionStopped>
+  (text: string): (self: SessionRef) => Effect.Effect<number, SessionStopped | InvalidMessage>
+  (self: SessionRef, text: string): Effect.Effect<number, SessionStopped | InvalidMessage>
 } = dual(2, (self: SessionRef, text: string) => self.tell(text))
 
 /**

@@ -58,25 +58,50 @@ export class SessionCrashed extends Schema.TaggedError<SessionCrashed>("@streamv
 }
 
 /**
+ * `send` or `tell` was given something that is not a message: the text must
+ * be a non-empty string. Refused before anything is enqueued, so no turn
+ * number is used and history is untouched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidMessage extends Schema.TaggedError<InvalidMessage>("@streamvisor/supervisor/InvalidMessage")(
+  "InvalidMessage",
+  {
+    sessionId: Schema.String,
+    issue: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `session ${this.sessionId}: invalid message: ${this.issue}`
+  }
+}
+
+/**
  * Every session error a turn's caller may see, besides `LlmError`.
  *
  * @since 0.1.0
  * @category errors
  */
-export type SessionError = SessionStopped | SessionCrashed
+export type SessionError = SessionStopped | SessionCrashed | InvalidMessage
 
 /**
  * @since 0.1.0
  * @category schemas
  */
-export const SessionError: Schema.Union<[typeof SessionStopped, typeof SessionCrashed]> = Schema.Union(
-  SessionStopped,
-  SessionCrashed
-)
+export const SessionError: Schema.Union<[typeof SessionStopped, typeof SessionCrashed, typeof InvalidMessage]> = Schema
+  .Union(
+    SessionStopped,
+    SessionCrashed,
+    InvalidMessage
+  )
 
 /**
  * @since 0.1.0
  * @category guards
  */
 export const isSessionError = (u: unknown): u is SessionError =>
-  u instanceof SessionStopped || u instanceof SessionCrashed
+  u instanceof SessionStopped || u instanceof SessionCrashed || u instanceof InvalidMessage

@@ -6,7 +6,7 @@
  *
  * Built from Effect's own parts: a `FiberMap` of session fibers (one key per spawn)
  * (a session has a fiber while it has work, and is passivated when idle), a
- * `Semaphore` for `maxConcurrentStreams`, a `Queue` mailbox and a `Ref` of
+ * `Semaphore` for `maxConcurrentStreams`, a `Queue` mailbox and a `SynchronizedRef` of
  * state per session, a `PubSub` per observed session, a `Schedule` driver for
  * backoff, `Deferred`s for the shutdown report and escalation, and
  * `effect/Metric` for metrics.
@@ -24,7 +24,7 @@ import type * as Scope from "effect/Scope"
 import * as internal from "./internal/supervisor.js"
 import * as metricsInternal from "./internal/metrics.js"
 import type * as Session from "./Session.js"
-import type { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+import type { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
 
 /**
  * Options of {@link make}. Every option has a default.
@@ -69,8 +69,11 @@ export interface Options {
    */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /**
-   * A session with an empty mailbox for this long exits normally (a
-   * `permanent` session is then restarted, others stop). Default: never.
+   * A session with an empty mailbox for this long exits normally: a
+   * `permanent` session passivates (drops its fiber and timer, keeps its id,
+   * history and mailbox; the next message starts it again), others stop.
+   * An idle exit is never a crash: it does not count toward `maxRestarts`
+   * and never escalates. Default: never.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**
@@ -171,11 +174,13 @@ export interface Metrics {
 export interface Supervisor extends Pipeable {
   readonly name: string
   /**
-   * Start a session. Fails with `SessionIdInUse` if a running session has
-   * that id, `SupervisorClosed` once shutdown has begun. With `state`, the
+   * Start a session. Fails with `InvalidOptions` (checked with an
+   * `effect/Schema`: provider shape, model, `nextTurn`, `idleTimeout`,
+   * restart type) before anything starts, `SessionIdInUse` if a running
+   * session has that id, `SupervisorClosed` once shutdown has begun. With `state`, the
    * session continues a saved conversation (see `Session.SpawnOptions`).
    */
-  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
+  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
   /**
    * The running session with this id. A session that has terminated is
    * forgotten (its `Info` may still be in `snapshot`): `None`.
@@ -228,7 +233,7 @@ export interface Supervisor extends Pipeable {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Supervisor, never, Scope.Scope> = internal.make
+export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptions, Scope.Scope> = internal.make
 
 /**
  * Start a session under a supervisor.
@@ -253,8 +258,8 @@ export const make: (options?: Options) => Effect.Effect<Supervisor, never, Scope
 export const spawn: {
   (options: Session.SpawnOptions): (
     self: Supervisor
-  ) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
-  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed>
+  ) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
+  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
 } = dual(2, (self: Supervisor, options: Session.SpawnOptions) => self.spawn(options))
 
 /**

@@ -65,8 +65,32 @@ export class RestartIntensityExceeded extends Schema.TaggedError<RestartIntensit
    * @since 0.1.0
    */
   override get message(): string {
-    return `session ${this.sessionId} exceeded its restart intensity after ${this.restarts} restart(s): ${
-      String(this.defect)
-    }`
+    const defect = this.defect instanceof Error ? this.defect.message : String(this.defect)
+    return `session ${this.sessionId} exceeded its restart intensity after ${this.restarts} restart(s); last defect: ${defect}`
+  }
+}
+
+/**
+ * `Supervisor.make` or `spawn` was given options it cannot run with (a
+ * provider without `stream`, an empty model, `nextTurn: 0`,
+ * `maxConcurrentStreams: 0`, an unknown restart type…). `issue` is the
+ * readable `effect/Schema` message naming the field. Refused before anything
+ * starts: no session, no fiber, nothing counted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("@streamvisor/supervisor/InvalidOptions")(
+  "InvalidOptions",
+  {
+    operation: Schema.Literal("make", "spawn"),
+    issue: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.operation === "make" ? "Supervisor.make" : "spawn"}: invalid options: ${this.issue}`
   }
 }

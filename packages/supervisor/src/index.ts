@@ -28,12 +28,12 @@ export * as SupervisorError from "./SupervisorError.js"
 /**
  * @since 0.1.0
  */
-export { SessionCrashed, SessionStopped } from "./SessionError.js"
+export { InvalidMessage, SessionCrashed, SessionStopped } from "./SessionError.js"
 
 /**
  * @since 0.1.0
  */
-export { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+export { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
 
 /**
  * @since 0.1.0

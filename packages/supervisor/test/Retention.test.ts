@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ChatRequest } from "@streamvisor/core"
 import { Cause, Effect, Exit, Metric, Option, Schedule, Stream } from "effect"
-import { SessionError, Supervisor } from "../src/index.js"
+import { SessionError, Supervisor, SupervisorError } from "../src/index.js"
 import * as Fake from "./support/Fake.js"
 import { outcome, tick, waitLive, waitUntil, withSupervisor } from "./support/Harness.js"
 
@@ -128,7 +128,7 @@ describe("terminated sessions are forgotten", () => {
     Effect.gen(function*() {
       for (const retainTerminated of [-1, 1.5, Number.NaN]) {
         const exit = yield* Effect.exit(Effect.scoped(Supervisor.make({ retainTerminated })))
-        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(RangeError)
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(SupervisorError.InvalidOptions)
       }
     }))
 })

@@ -318,7 +318,7 @@ describe("serialisable state", () => {
           // nextTurn must be a positive integer
           for (const nextTurn of [0, -1, 1.5, Number.NaN]) {
             const exit = yield* Effect.exit(supervisor.spawn({ id: "bad", provider: fake.provider, model: "m", nextTurn }))
-            expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(RangeError)
+            expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(SupervisorError.InvalidOptions)
           }
           expect(yield* supervisor.get("bad")).toEqual(Option.none())
         }))

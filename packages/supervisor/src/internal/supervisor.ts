@@ -27,15 +27,25 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import { Ledger } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type * as Supervisor from "../Supervisor.js"
-import { RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "../SupervisorError.js"
+import { type InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "../SupervisorError.js"
 import * as Metrics from "./metrics.js"
-import * as Actor from "./session.js"
+import * as Retained from "./Retained.js"
+import * as SessionRefImpl from "./SessionRefImpl.js"
+import * as SessionState from "./SessionState.js"
+import * as StopDeadline from "./StopDeadline.js"
+import * as Supervision from "./Supervision.js"
+import * as Validation from "./Validation.js"
 
 interface Registry {
   readonly state: "running" | "shutting-down" | "closed"
   /** Sessions not terminated yet (and one that is terminating, until it has been forgotten), by id. */
-  readonly sessions: HashMap.HashMap<string, Actor.SessionImpl>
+  readonly sessions: HashMap.HashMap<string, SessionState.SessionImpl>
+  /** The final `Info` of the last `retainTerminated` terminated sessions. */
+  readonly retained: Retained.Retained
+  /** Ids generated so far (`session-N`). */
   readonly generated: number
+  /** Spawns so far: each session's key in the `FiberMap`. */
+  readonly spawned: number
   /** Sessions that have terminated, by final status, since the supervisor was made. */
   readonly stopped: number
   readonly failed: number
@@ -51,18 +61,17 @@ export const defaultBackoff: Schedule.Schedule<unknown> = Schedule.union(
 )
 
 /** @internal */
-export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor.Supervisor, never, Scope.Scope> =>
+export const make = (
+  options: Supervisor.Options = {}
+): Effect.Effect<Supervisor.Supervisor, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* Validation.supervisorOptions(options)
     const name = options.name ?? "supervisor"
     const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? "10 seconds")
     const defaultRestart: Session.Restart = options.restart ?? "transient"
     const defaultIdle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const maxStreams = options.maxConcurrentStreams ?? Number.POSITIVE_INFINITY
-    if (!(maxStreams >= 1)) throw new RangeError("maxConcurrentStreams must be at least 1")
     const retain = options.retainTerminated ?? DEFAULT_RETAIN_TERMINATED
-    if (!(Number.isSafeInteger(retain) && retain >= 0)) {
-      throw new RangeError(`retainTerminated must be a non-negative integer, got ${retain}`)
-    }
     const metrics = Metrics.tagged(name)
     const ledger = yield* Ledger.Ledger
 
@@ -75,20 +84,17 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
     const registry = yield* SynchronizedRef.make<Registry>({
       state: "running",
       sessions: HashMap.empty(),
+      retained: Retained.empty,
       generated: 0,
+      spawned: 0,
       stopped: 0,
       failed: 0
     })
-    // The final `Info` of the last `retain` terminated sessions, oldest first, by id. Changed
-    // only inside the registry's update functions, so it always agrees with `sessions`: an
-    // id is in one or the other, never both.
-    const retained = new Map<string, Session.Info>()
-    let nextKey = 0
     const report = yield* Deferred.make<Supervisor.ShutdownReport>()
     const failure = yield* Deferred.make<void, RestartIntensityExceeded>()
 
-    const running = (sessions: HashMap.HashMap<string, Actor.SessionImpl>) =>
-      Effect.filter(HashMap.values(sessions), Actor.isRunning)
+    const running = (sessions: HashMap.HashMap<string, SessionState.SessionImpl>) =>
+      Effect.filter(HashMap.values(sessions), SessionState.isRunning)
 
     const shutdown = (reason: Supervisor.ShutdownReport["reason"]): Effect.Effect<Supervisor.ShutdownReport> =>
       Effect.uninterruptible(Effect.gen(function*() {
@@ -100,20 +106,20 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
         let streamsAtStart = 0
         let inFlight = 0
         for (const s of sessions) {
-          const activity = yield* Actor.activityOf(s)
+          const activity = yield* SessionState.activityOf(s)
           streamsAtStart += activity.live
           if (activity.inFlight) inFlight++
         }
         // 1. stop accepting work, drop what is queued
-        const dropped = yield* Effect.forEach(sessions, (s) => Actor.beginStop(s, "shutdown"))
+        const dropped = yield* Effect.forEach(sessions, (s) => StopDeadline.beginStop(s, "shutdown"))
         // 2. drain: let turns in flight finish, within the deadline
         const drained = yield* Effect.interruptible(
-          Effect.forEach(sessions, Actor.awaitTerminated, { discard: true })
+          Effect.forEach(sessions, StopDeadline.awaitTerminated, { discard: true })
         ).pipe(Effect.timeoutOption(shutdownTimeout), Effect.map(Option.isSome))
         // 3. interrupt the rest; every finalizer runs before this returns
         const cut = drained
           ? []
-          : yield* Effect.forEach(sessions, Actor.forceStop, { concurrency: "unbounded" })
+          : yield* Effect.forEach(sessions, StopDeadline.forceStop, { concurrency: "unbounded" })
         yield* FiberMap.awaitEmpty(fibers)
         const finishedAt = yield* Clock.currentTimeMillis
         const turnsCut = cut.filter((c) => c.cut).length
@@ -144,26 +150,22 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
         yield* Effect.forkIn(shutdown("escalated"), scope)
       })
 
-    const onTerminated = (s: Actor.SessionImpl, info: Session.Info): Effect.Effect<void> =>
+    const onTerminated = (s: SessionState.SessionImpl, info: Session.Info): Effect.Effect<void> =>
       SynchronizedRef.update(registry, (r) => {
         const id = s.config.id
         const current = HashMap.get(r.sessions, id)
         // not there any more: its id was spawned again while it was terminating
         const mine = Option.isSome(current) && current.value === s
-        if (mine && retain > 0) {
-          retained.delete(id)
-          retained.set(id, info)
-          if (retained.size > retain) retained.delete(retained.keys().next().value!)
-        }
         return {
           ...r,
           sessions: mine ? HashMap.remove(r.sessions, id) : r.sessions,
+          retained: mine ? Retained.add(r.retained, info, retain) : r.retained,
           stopped: info.status === "failed" ? r.stopped : r.stopped + 1,
           failed: info.status === "failed" ? r.failed + 1 : r.failed
         }
       })
 
-    const env: Actor.Environment = {
+    const link: SessionState.SupervisorLink = {
       streams,
       shutdownTimeout,
       maxRestarts: Math.max(0, options.maxRestarts ?? 3),
@@ -173,12 +175,15 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
       onGiveUp,
       onTerminated,
       activate: (s) => {
-        runFiber(s.config.key, Actor.run(s))
+        runFiber(s.config.key, Supervision.run(s))
       },
       fiberOf: (s) => FiberMap.unsafeGet(fibers, s.config.key)
     }
 
     const spawn = (spawnOptions: Session.SpawnOptions) =>
+      Effect.zipRight(Validation.spawnOptions(spawnOptions), spawnValid(spawnOptions))
+
+    const spawnValid = (spawnOptions: Session.SpawnOptions) =>
       Effect.uninterruptible(SynchronizedRef.modifyEffect(registry, (r) =>
         Effect.gen(function*() {
           if (r.state !== "running") return yield* new SupervisorClosed()
@@ -189,17 +194,14 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
             while (HashMap.has(r.sessions, id))
           }
           const nextTurn = spawnOptions.nextTurn ?? 1
-          if (!(Number.isSafeInteger(nextTurn) && nextTurn >= 1)) {
-            return yield* Effect.die(new RangeError(`spawn: nextTurn must be a positive integer, got ${nextTurn}`))
-          }
           const existing = HashMap.get(r.sessions, id)
-          if (Option.isSome(existing) && (yield* Actor.isRunning(existing.value))) {
+          if (Option.isSome(existing) && (yield* SessionState.isRunning(existing.value))) {
             return yield* new SessionIdInUse({ sessionId: id })
           }
           const idle = spawnOptions.idleTimeout === undefined ? defaultIdle : Duration.decode(spawnOptions.idleTimeout)
-          const s = yield* Actor.make(
+          const s = yield* SessionRefImpl.make(
             {
-              key: ++nextKey,
+              key: r.spawned + 1,
               id,
               provider: spawnOptions.provider,
               model: spawnOptions.model,
@@ -208,24 +210,27 @@ export const make = (options: Supervisor.Options = {}): Effect.Effect<Supervisor
               restart: spawnOptions.restart ?? defaultRestart,
               idleTimeout: idle
             },
-            env,
+            link,
             spawnOptions.history ?? [],
             nextTurn
           )
           yield* Metric.modify(metrics.sessions, 1)
-          yield* Actor.start(s)
-          retained.delete(id) // a record of an earlier session with this id gives way to the new one
-          return [s.ref, { ...r, generated, sessions: HashMap.set(r.sessions, id, s) }] as const
+          yield* Supervision.start(s)
+          return [s.ref, {
+            ...r,
+            generated,
+            spawned: r.spawned + 1,
+            sessions: HashMap.set(r.sessions, id, s),
+            retained: Retained.forget(r.retained, id) // a record of an earlier session with this id gives way to the new one
+          }] as const
         })
       ))
 
     const snapshot = Effect.gen(function*() {
       // the registry and the record of terminated sessions, read together
-      const [r, terminated] = yield* SynchronizedRef.modify(
-        registry,
-        (r) => [[r, Array.from(retained.values())] as const, r] as const
-      )
-      const live = yield* Effect.forEach(HashMap.values(r.sessions), Actor.info)
+      const r = yield* SynchronizedRef.get(registry)
+      const terminated = Retained.infos(r.retained)
+      const live = yield* Effect.forEach(HashMap.values(r.sessions), SessionState.info)
       let liveStreams = 0
       for (const s of live) liveStreams += s.liveStreams
       return {

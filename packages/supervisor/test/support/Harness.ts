@@ -5,7 +5,7 @@
 import { Ledger } from "@streamvisor/core"
 import { Cause, Chunk, Duration, Effect, Exit, Fiber, Logger, LogLevel, Option, Scope, TestClock } from "effect"
 import { expect } from "vitest"
-import { Supervisor } from "../../src/index.js"
+import { Supervisor, type SupervisorError } from "../../src/index.js"
 
 /**
  * Waits until `condition` holds, giving other fibers a turn between checks;
@@ -78,7 +78,10 @@ export const outcome = (exit: Exit.Exit<unknown, unknown>): string => {
 export const withSupervisor = <A, E>(
   options: Supervisor.Options,
   body: (supervisor: Supervisor.Supervisor, ledger: Ledger.Service) => Effect.Effect<A, E, Scope.Scope>
-): Effect.Effect<{ readonly value: A; readonly report: Supervisor.ShutdownReport; readonly ledger: Ledger.Service }, E> => {
+): Effect.Effect<
+  { readonly value: A; readonly report: Supervisor.ShutdownReport; readonly ledger: Ledger.Service },
+  E | SupervisorError.InvalidOptions
+> => {
   const ledger = Ledger.make()
   return Effect.gen(function*() {
     const scope = yield* Scope.make()

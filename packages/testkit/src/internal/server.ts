@@ -13,150 +13,18 @@ import type {
   Server,
   StartOptions,
   Stats,
-  WaitOptions,
-  WireFormat
+  WaitOptions
 } from "../FakeLlmServer.js"
 import { defaultScript, type Script, type ScriptSource } from "../Script.js"
-import { type Life, play } from "./playback.js"
+import { Exchange } from "./exchange.js"
+import { play } from "./playback.js"
+import { parseBody, readBody, redactHeaders, redactQuery, respondUnknown, sendJson } from "./request.js"
 import { normalizeModel, route, wires } from "./wire/index.js"
 
-const REDACTED = "<redacted>"
-const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"])
 const DEFAULT_MODEL = "fake-model"
-
-/** One request / response pair and its lifetime. */
-class Exchange implements Life {
-  format: WireFormat = "unknown"
-  model: string | undefined = undefined
-  settled = false
-  closed = false
-  serverCut = false
-  private readonly timers = new Set<NodeJS.Timeout>()
-  private readonly onClose = new Set<() => void>()
-  private readonly baseline: number
-
-  constructor(
-    readonly id: number,
-    readonly startedAt: number,
-    readonly res: http.ServerResponse,
-    readonly socket: Socket
-  ) {
-    this.baseline = socket.bytesWritten
-  }
-
-  /** Bytes handed to the socket since this response started (responses on a socket are sequential). */
-  get bytesWritten(): number {
-    return this.socket.bytesWritten - this.baseline
-  }
-
-  /** Called once, on the response's `close`. */
-  markClosed(): void {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
-    const listeners = [...this.onClose]
-    this.onClose.clear()
-    for (const listener of listeners) listener()
-  }
-
-  sleep(ms: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const onClose = () => resolve(false)
-      const timer = setTimeout(() => {
-        this.timers.delete(timer)
-        this.onClose.delete(onClose)
-        resolve(!this.closed)
-      }, ms)
-      this.timers.add(timer)
-      this.onClose.add(onClose)
-    })
-  }
-
-  drain(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false)
-    if (!this.res.writableNeedDrain) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const onDrain = () => {
-        this.onClose.delete(onClose)
-        resolve(!this.closed)
-      }
-      const onClose = () => {
-        this.res.off("drain", onDrain)
-        resolve(false)
-      }
-      this.res.once("drain", onDrain)
-      this.onClose.add(onClose)
-    })
-  }
-
-  every(ms: number, f: () => void): void {
-    if (this.closed) return
-    const timer = setInterval(() => {
-      if (!this.closed) f()
-    }, ms)
-    this.timers.add(timer)
-  }
-
-  cut(): void {
-    if (this.closed) return
-    this.serverCut = true
-    this.socket.destroy()
-  }
-}
 
 interface Waiter {
   check(): void
-}
-
-const readBody = (req: http.IncomingMessage): Promise<string> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      resolve(Buffer.concat(chunks).toString("utf8"))
-    }
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", finish)
-    req.on("error", finish)
-    req.on("close", finish)
-  })
-
-const parseBody = (raw: string): unknown => {
-  if (raw.length === 0) return undefined
-  try {
-    return JSON.parse(raw)
-  } catch {
-    return raw
-  }
-}
-
-const redactHeaders = (headers: http.IncomingHttpHeaders): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined) continue
-    out[key] = SECRET_HEADERS.has(key) ? REDACTED : Array.isArray(value) ? value.join(", ") : value
-  }
-  return out
-}
-
-const redactQuery = (params: URLSearchParams): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of params) out[key] = key === "key" || key === "api-key" ? REDACTED : value
-  return out
-}
-
-const sendJson = (res: http.ServerResponse, status: number, value: unknown, method: string, extra?: Record<string, string>) => {
-  const body = JSON.stringify(value)
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    ...extra
-  })
-  if (method === "HEAD") res.end()
-  else res.end(body)
 }
 
 class FakeServer implements Server {
@@ -425,7 +293,7 @@ class FakeServer implements Server {
     this.recorded.push(recorded)
     if (exchange.closed) return
 
-    if (resolved.format === "unknown") return this.respondUnknown(method, url.pathname, res)
+    if (resolved.format === "unknown") return respondUnknown(method, url.pathname, res)
 
     let script: Script
     try {
@@ -446,23 +314,6 @@ class FakeServer implements Server {
       res,
       life: exchange
     })
-  }
-
-  private respondUnknown(method: string, pathname: string, res: http.ServerResponse): void {
-    const known = route(pathname).format !== "unknown"
-    if ((method === "GET" || method === "HEAD") && pathname === "/") {
-      return sendJson(res, 200, { name: "streamvisor-fake-server", status: "ok" }, method)
-    }
-    if (known) {
-      return sendJson(
-        res,
-        405,
-        { error: { message: `method ${method} not allowed on ${pathname}`, type: "method_not_allowed" } },
-        method,
-        { allow: "POST" }
-      )
-    }
-    sendJson(res, 404, { error: { message: `no route for ${method} ${pathname}`, type: "not_found" } }, method)
   }
 
   private async resolveScript(request: RecordedRequest): Promise<Script> {

@@ -15,13 +15,21 @@ import type {
   Stats,
   WaitOptions
 } from "../FakeLlmServer.js"
+import type { Check } from "../RequestCheck.js"
 import { defaultScript, type Script, type ScriptSource } from "../Script.js"
+import { runChecks } from "./checks.js"
 import { Exchange } from "./exchange.js"
 import { play } from "./playback.js"
 import { parseBody, readBody, redactHeaders, redactQuery, respondUnknown, sendJson } from "./request.js"
 import { normalizeModel, route, wires } from "./wire/index.js"
 
 const DEFAULT_MODEL = "fake-model"
+
+/** Recorded requests kept by default: enough for any test, bounded for a long soak or the standalone server. */
+export const DEFAULT_MAX_RECORDED = 1000
+
+/** Issued Responses items remembered for the reasoning check; older ones are forgotten first. */
+const MAX_REQUIRED_REASONING = 10_000
 
 interface Waiter {
   check(): void
@@ -40,6 +48,10 @@ class FakeServer implements Server {
   private readonly routes = new Map<string, ScriptSource>()
   private queue: Array<ScriptSource> = []
   private script: ScriptSource
+  private validate: ReadonlyArray<Check>
+  /** Responses output item id → the reasoning item it requires (items this server issued). */
+  private readonly requiredReasoning = new Map<string, string>()
+  private readonly maxRecorded: number
   private nextId = 0
   private total = 0
   private completed = 0
@@ -50,10 +62,14 @@ class FakeServer implements Server {
   constructor(
     private readonly http: http.Server,
     private readonly initialScript: ScriptSource,
+    private readonly initialValidate: ReadonlyArray<Check>,
+    maxRecorded: number,
     host: string,
     port: number
   ) {
     this.script = initialScript
+    this.validate = initialValidate
+    this.maxRecorded = Math.max(0, Math.floor(maxRecorded))
     this.port = port
     const hostPart = host.includes(":") ? `[${host}]` : host
     this.url = `http://${hostPart}:${port}`
@@ -62,6 +78,14 @@ class FakeServer implements Server {
 
   get requests(): ReadonlyArray<RecordedRequest> {
     return this.recorded
+  }
+
+  get lastRequest(): RecordedRequest | undefined {
+    return this.recorded[this.recorded.length - 1]
+  }
+
+  setValidate(checks: ReadonlyArray<Check>): void {
+    this.validate = [...checks]
   }
 
   setScript(script: ScriptSource): void {
@@ -81,6 +105,8 @@ class FakeServer implements Server {
     this.queue = []
     this.routes.clear()
     this.recorded.length = 0
+    this.validate = this.initialValidate
+    this.requiredReasoning.clear()
     this.total = 0
     this.completed = 0
     this.closedByClient = 0
@@ -290,7 +316,7 @@ class FakeServer implements Server {
       format: resolved.format,
       receivedAt: exchange.startedAt
     }
-    this.recorded.push(recorded)
+    this.record(recorded)
     if (exchange.closed) return
 
     if (resolved.format === "unknown") return respondUnknown(method, url.pathname, res)
@@ -304,6 +330,24 @@ class FakeServer implements Server {
     }
     if (exchange.closed) return
     const wire = wires[resolved.format]
+    const checks = [
+      ...this.validate,
+      ...(script.validate ?? []),
+      ...(script.expectRequest === undefined ? [] : [script.expectRequest])
+    ]
+    if (checks.length > 0) {
+      let rejection
+      try {
+        rejection = runChecks(checks, { request: recorded, requiredReasoning: this.requiredReasoning })
+      } catch (error) {
+        const message = `FakeLlmServer: a request check threw: ${String((error as Error)?.message ?? error)}`
+        return sendJson(res, 500, { error: { message, type: "fake_server_error" } }, method)
+      }
+      if (rejection !== undefined) {
+        const body = rejection.body ?? wire.errorBody(rejection.status, {}, rejection.message, rejection.param)
+        return sendJson(res, rejection.status, body, method, { "x-request-id": `req_fake_${exchange.id}` })
+      }
+    }
     await play({
       id: exchange.id,
       script,
@@ -312,8 +356,24 @@ class FakeServer implements Server {
       model: model ?? DEFAULT_MODEL,
       body,
       res,
-      life: exchange
+      life: exchange,
+      requireReasoning: (itemId, reasoningId) => this.requireReasoning(itemId, reasoningId)
     })
+  }
+
+  /** Keeps the last `maxRecorded` requests, newest last. */
+  private record(request: RecordedRequest): void {
+    if (this.maxRecorded === 0) return
+    this.recorded.push(request)
+    if (this.recorded.length > this.maxRecorded) this.recorded.splice(0, this.recorded.length - this.maxRecorded)
+  }
+
+  private requireReasoning(itemId: string, reasoningId: string): void {
+    this.requiredReasoning.set(itemId, reasoningId)
+    if (this.requiredReasoning.size > MAX_REQUIRED_REASONING) {
+      const oldest = this.requiredReasoning.keys().next().value
+      if (oldest !== undefined) this.requiredReasoning.delete(oldest)
+    }
   }
 
   private async resolveScript(request: RecordedRequest): Promise<Script> {
@@ -349,7 +409,14 @@ export const startServer = (options: StartOptions): Promise<Server> =>
       httpServer.off("error", reject)
       const address = httpServer.address()
       const port = typeof address === "object" && address !== null ? address.port : options.port ?? 0
-      server = new FakeServer(httpServer, options.script ?? defaultScript, host, port)
+      server = new FakeServer(
+        httpServer,
+        options.script ?? defaultScript,
+        options.validate ?? [],
+        options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED,
+        host,
+        port
+      )
       for (const socket of pendingSockets.splice(0)) server.onConnection(socket)
       resolve(server)
     })

@@ -45,7 +45,7 @@ const complete = async (path: string, body: unknown, script: Script.Script): Pro
     body: JSON.stringify(body)
   })
   expect(response.status).toBe(200)
-  return response.json()
+  return (await response.json()) as Payload
 }
 
 const signedThenTool = Script.make([

@@ -9,7 +9,7 @@
  *
  * | name | wire | the provider's rule (and its error) |
  * |---|---|---|
- * | `anthropic-thinking` | Anthropic | a `thinking` block needs its `signature` and a `redacted_thinking` block its `data` (400 `messages.i.content.j.thinking.signature: Field required`); with `thinking` enabled: `budget_tokens` ≥ 1024 and < `max_tokens`, no forced `tool_choice` (`any` / `tool`), and the assistant message before the last `tool_result` must start with a thinking block (400 `messages.i.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found …`) — all `invalid_request_error` |
+ * | `anthropic-thinking` | Anthropic | a `thinking` block needs its `signature` and a `redacted_thinking` block its `data` (400 `messages.i.content.j.thinking.signature: Field required`); with `thinking` enabled: `budget_tokens` ≥ 1024 and < `max_tokens`, no forced `tool_choice` (`any` / `tool`), and the assistant message before the last `tool_result` must start with a thinking block (400 "messages.i.content.0.type: Expected `thinking` or `redacted_thinking`, but found …") — all `invalid_request_error` |
  * | `gemini-thought-signature` | Gemini | in the current turn (after the last user text), the first `functionCall` part of each model step carries a `thoughtSignature` (400 `INVALID_ARGUMENT` "Function call is missing a thought_signature in functionCall parts. …") |
  * | `openai-responses-reasoning` | Responses | an output item this server issued right after a reasoning item comes back only after that reasoning item (400 "Item 'fc_…' of type 'function_call' was provided without its required 'reasoning' item: 'rs_…'."); a reasoning item is followed by an item (400 "… was provided without its required following item."); with `store: false` a reasoning item carries `encrypted_content` (404 "Item with id 'rs_…' not found. Items are not persisted when `store` is set to false. …") |
  *
@@ -57,9 +57,11 @@ export interface Rejection {
  *
  * @example
  * ```ts
+ * import { RequestCheck, Script } from "@streamvisor/testkit"
+ *
  * const mustStream: RequestCheck.RequestPredicate = (request) =>
  *   (request.body as { stream?: boolean }).stream === true ? undefined : "stream must be true"
- * server.setScript({ ...Script.text(["ok"]), expectRequest: mustStream })
+ * const script: Script.Scripted = { ...Script.text(["ok"]), expectRequest: mustStream }
  * ```
  *
  * @since 0.2.0

@@ -21,6 +21,7 @@ import { runChecks } from "./checks.js"
 import { Exchange } from "./exchange.js"
 import { play } from "./playback.js"
 import { parseBody, readBody, redactHeaders, redactQuery, respondUnknown, sendJson } from "./request.js"
+import { Waiters } from "./waiters.js"
 import { normalizeModel, route, wires } from "./wire/index.js"
 
 const DEFAULT_MODEL = "fake-model"
@@ -31,9 +32,6 @@ export const DEFAULT_MAX_RECORDED = 1000
 /** Issued Responses items remembered for the reasoning check; older ones are forgotten first. */
 const MAX_REQUIRED_REASONING = 10_000
 
-interface Waiter {
-  check(): void
-}
 
 class FakeServer implements Server {
   readonly url: string
@@ -42,7 +40,7 @@ class FakeServer implements Server {
 
   private readonly sockets = new Set<Socket>()
   private readonly live = new Set<Exchange>()
-  private readonly waiters = new Set<Waiter>()
+  private readonly waiters = new Waiters()
   private readonly listeners = new Set<(info: ResponseClosedInfo) => void>()
   private readonly recorded: Array<RecordedRequest> = []
   private readonly routes = new Map<string, ScriptSource>()
@@ -153,32 +151,9 @@ class FakeServer implements Server {
 
   waitFor(predicate: (stats: Stats) => boolean, options?: WaitOptions): Promise<Stats> {
     const timeoutMs = options?.timeoutMs ?? 2000
-    return new Promise((resolve, reject) => {
-      const timers: { timer?: NodeJS.Timeout } = {}
-      const settle = (f: () => void) => {
-        this.waiters.delete(waiter)
-        if (timers.timer !== undefined) clearTimeout(timers.timer)
-        f()
-      }
-      const waiter: Waiter = {
-        check: () => {
-          const stats = this.stats()
-          let ok: boolean
-          try {
-            ok = predicate(stats)
-          } catch (error) {
-            return settle(() => reject(error))
-          }
-          if (ok) settle(() => resolve(stats))
-        }
-      }
-      this.waiters.add(waiter)
-      waiter.check()
-      if (!this.waiters.has(waiter)) return
-      timers.timer = setTimeout(() => {
-        const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
-        settle(() => reject(new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}${this.describeInflight()}`)))
-      }, timeoutMs)
+    return this.waiters.until(() => this.stats(), predicate, timeoutMs, () => {
+      const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
+      return new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}${this.describeInflight()}`)
     })
   }
 
@@ -216,7 +191,7 @@ class FakeServer implements Server {
         this.waiters.delete(waiter)
         resolve()
       }
-      const waiter: Waiter = { check }
+      const waiter = { check }
       this.waiters.add(waiter)
       this.http.close(() => {
         listening = false
@@ -231,8 +206,7 @@ class FakeServer implements Server {
   // -------------------------------------------------------------------------------------------
 
   private notify(): void {
-    if (this.waiters.size === 0) return
-    for (const waiter of [...this.waiters]) waiter.check()
+    this.waiters.notify()
   }
 
   /** Wires a new socket into the accounting. */

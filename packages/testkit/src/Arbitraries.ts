@@ -5,7 +5,18 @@
  * @since 0.1.0
  */
 import * as fc from "fast-check"
-import type { Fault, FinishReason, ReasoningEvent, Scripted, ScriptEvent, TextEvent, ToolCallEvent } from "./Script.js"
+import type {
+  Fault,
+  FinishReason,
+  JsonEvent,
+  ReasoningEvent,
+  RedactedReasoningEvent,
+  Scripted,
+  ScriptEvent,
+  TextEvent,
+  ToolCallEvent,
+  Usage
+} from "./Script.js"
 
 /** A non-empty delta of any Unicode (empty deltas are dropped by some SDKs' consumers). */
 export const delta: fc.Arbitrary<string> = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 })
@@ -31,6 +42,59 @@ export const toolCallEvent: fc.Arbitrary<ToolCallEvent> = fc.record({
   arguments: toolArguments,
   chunks: fc.integer({ min: 1, max: 4 })
 })
+
+/** An opaque signature (base64 text, like the providers'). */
+export const signature: fc.Arbitrary<string> = fc.base64String({ minLength: 4, maxLength: 64 })
+
+/** A reasoning block: 1–4 deltas, the last signed (ends the block with its signature). */
+export const signedReasoning: fc.Arbitrary<Array<ReasoningEvent>> = fc
+  .tuple(fc.array(delta, { minLength: 1, maxLength: 4 }), signature)
+  .map(([texts, sig]) => texts.map((text, i) => (i === texts.length - 1 ? { type: "reasoning", text, signature: sig } : { type: "reasoning", text })))
+
+/** An opaque (redacted / encrypted) reasoning block. */
+export const redactedReasoningEvent: fc.Arbitrary<RedactedReasoningEvent> = signature.map((data) => ({ type: "redactedReasoning", data }))
+
+/** A JSON answer: any JSON value, in 1–4 deltas. */
+export const jsonEvent: fc.Arbitrary<JsonEvent> = fc.record({
+  type: fc.constant("json" as const),
+  json: fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+  chunks: fc.integer({ min: 1, max: 4 })
+})
+
+/** A tool call whose Gemini part carries a thought signature. */
+export const signedToolCallEvent: fc.Arbitrary<ToolCallEvent> = fc
+  .tuple(toolCallEvent, signature)
+  .map(([call, sig]) => ({ ...call, signature: sig }))
+
+/** Usage with the detail counts (cache reads and writes, reasoning tokens), each present or not. */
+export const usage: fc.Arbitrary<Usage> = fc.record(
+  {
+    inputTokens: fc.nat(10_000),
+    outputTokens: fc.nat(10_000),
+    cachedInputTokens: fc.nat(10_000),
+    cacheWriteTokens: fc.nat(10_000),
+    reasoningTokens: fc.nat(10_000)
+  },
+  { requiredKeys: ["inputTokens", "outputTokens"] }
+)
+
+/**
+ * The conversation-model events (signed reasoning blocks, redacted reasoning, JSON answers, signed
+ * tool calls) mixed with the plain ones: a script's events, flattened.
+ */
+export const richEvents = (constraints?: { readonly maxLength?: number }): fc.Arbitrary<Array<ScriptEvent>> =>
+  fc
+    .array(
+      fc.oneof(
+        { arbitrary: textEvent.map((e): Array<ScriptEvent> => [e]), weight: 3 },
+        { arbitrary: signedReasoning.map((es): Array<ScriptEvent> => es), weight: 2 },
+        { arbitrary: redactedReasoningEvent.map((e): Array<ScriptEvent> => [e]), weight: 1 },
+        { arbitrary: jsonEvent.map((e): Array<ScriptEvent> => [e]), weight: 1 },
+        { arbitrary: signedToolCallEvent.map((e): Array<ScriptEvent> => [e]), weight: 1 }
+      ),
+      { maxLength: constraints?.maxLength ?? 8 }
+    )
+    .map((groups) => groups.flat())
 
 /** Any event, text most often. */
 export const event: fc.Arbitrary<ScriptEvent> = fc.oneof(
@@ -76,14 +140,17 @@ export const fault = (maxAfter = 20): fc.Arbitrary<Fault> => {
 /** A scripted response; `fault` chooses the faults to mix in (none by default). */
 export const script = (constraints?: {
   readonly maxEvents?: number
+  /** Draw the conversation-model events ({@link richEvents}) and detailed {@link usage} too. Default false. */
+  readonly rich?: boolean
   readonly fault?: fc.Arbitrary<Fault>
   /** Probability-ish weight of having a fault at all, 0–1 (default 0.5 when `fault` is given). */
   readonly faultRate?: number
 }): fc.Arbitrary<Scripted> => {
+  const rich = constraints?.rich === true
   const base = fc.record(
     {
-      events: events({ maxLength: constraints?.maxEvents ?? 20 }),
-      usage: fc.record({ inputTokens: fc.nat(10_000), outputTokens: fc.nat(10_000) }),
+      events: rich ? richEvents({ maxLength: constraints?.maxEvents ?? 8 }) : events({ maxLength: constraints?.maxEvents ?? 20 }),
+      usage: rich ? usage : fc.record({ inputTokens: fc.nat(10_000), outputTokens: fc.nat(10_000) }),
       finishReason
     },
     { requiredKeys: ["events"] }

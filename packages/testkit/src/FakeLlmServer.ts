@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { startServer } from "./internal/server.js"
+import type { Check } from "./RequestCheck.js"
 import type { ScriptSource } from "./Script.js"
 
 /** The wire format a request was routed to, from its path. */
@@ -23,7 +24,7 @@ export interface RecordedRequest {
   readonly path: string
   /** Query parameters (a `key` parameter is redacted). */
   readonly query: Readonly<Record<string, string>>
-  /** Lower-cased header names; `authorization`, `x-api-key`, `x-goog-api-key`, `api-key` redacted. */
+  /** Lower-cased header names; `authorization`, `x-api-key`, `x-goog-api-key`, `api-key`, `proxy-authorization` redacted. */
   readonly headers: Readonly<Record<string, string>>
   /** Parsed JSON body, the raw string when it is not JSON, or undefined when empty. */
   readonly body: unknown
@@ -99,6 +100,13 @@ export interface StartOptions {
   readonly script?: ScriptSource
   /** Server-side keep-alive timeout of idle sockets, in ms. Default 5000. */
   readonly keepAliveTimeout?: number
+  /**
+   * Checks every request passes before its script plays (and what `reset()` restores); a violation
+   * answers with the provider's own error. Default none. See {@link RequestCheck}.
+   */
+  readonly validate?: ReadonlyArray<Check>
+  /** How many recorded requests `requests` keeps (the newest). Default 1000; 0 records none. */
+  readonly maxRecordedRequests?: number
 }
 
 /** Options of {@link Server.waitFor}. */
@@ -115,15 +123,22 @@ export interface Server {
   readonly url: string
   readonly port: number
   readonly baseUrls: BaseUrls
-  /** Every request received since start / `reset()`, in order. */
+  /**
+   * The requests received since start / `reset()`, oldest first, newest last: the last
+   * `maxRecordedRequests` (default 1000). A live view: it grows as requests arrive.
+   */
   readonly requests: ReadonlyArray<RecordedRequest>
+  /** The newest recorded request, if any. */
+  readonly lastRequest: RecordedRequest | undefined
+  /** Replaces the server-wide request checks (until `reset()`, which restores the start option's). */
+  setValidate(checks: ReadonlyArray<Check>): void
   /** Sets the default script, played when no model route or queued script applies. */
   setScript(script: ScriptSource): void
   /** Queues one-shot scripts, played first in, first out. */
   enqueue(...scripts: ReadonlyArray<ScriptSource>): void
   /** Plays `script` for every request whose model equals `model` (`models/` prefix ignored). */
   scriptFor(model: string, script: ScriptSource): void
-  /** Clears scripts (back to the start option's), queue, routes, recorded requests and non-live counters. */
+  /** Clears scripts and checks (back to the start options'), queue, routes, recorded requests and non-live counters. */
   reset(): void
   /** The current counters. */
   stats(): Stats

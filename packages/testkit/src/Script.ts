@@ -9,6 +9,8 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { RecordedRequest } from "./FakeLlmServer.js"
+import type { CheckName, RequestPredicate } from "./RequestCheck.js"
+import { checkNames } from "./RequestCheck.js"
 
 /** Neutral finish reason, rendered per provider. */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter"
@@ -17,12 +19,43 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter"
 export interface TextEvent {
   readonly type: "text"
   readonly text: string
+  /** Gemini only: the part's `thoughtSignature` (e.g. `""` text carrying the turn's signature). */
+  readonly signature?: string
 }
 
-/** A chunk of reasoning / thinking text: one delta on the wire. */
+/**
+ * A chunk of reasoning / thinking text: one delta on the wire. A `signature` ends the reasoning
+ * block after this delta and signs it: Anthropic `signature_delta` (a fixed fake signature when a
+ * block ends without one), Responses reasoning item `encrypted_content` (only when the request's
+ * `include` asks for `reasoning.encrypted_content`, as the real API), Gemini the part's
+ * `thoughtSignature`. OpenAI Chat (`reasoning_content`) and Ollama (`thinking`) carry no signature.
+ */
 export interface ReasoningEvent {
   readonly type: "reasoning"
   readonly text: string
+  readonly signature?: string
+}
+
+/**
+ * Opaque reasoning: Anthropic `redacted_thinking` block `{ data }`; Responses a reasoning item with
+ * `encrypted_content: data` (always) and an empty summary; Gemini a part `{ text: "", thoughtSignature: data }`.
+ * OpenAI Chat and Ollama have none: nothing is written (the event still counts for `afterEvents`).
+ */
+export interface RedactedReasoningEvent {
+  readonly type: "redactedReasoning"
+  readonly data: string
+}
+
+/**
+ * A JSON answer (structured output): `json` text in `chunks` text deltas (default 2). On Anthropic,
+ * when the request forces a tool (`tool_choice: { type: "tool", name }`, how structured output is
+ * emulated there), it is that tool's `tool_use` block instead, and the stop reason `tool_use`.
+ */
+export interface JsonEvent {
+  readonly type: "json"
+  /** JSON text of the answer. */
+  readonly json: string
+  readonly chunks?: number
 }
 
 /**
@@ -36,10 +69,12 @@ export interface ToolCallEvent {
   /** JSON text of the arguments. */
   readonly arguments: string
   readonly chunks?: number
+  /** Gemini only: the functionCall part's `thoughtSignature` (Gemini 3 signs the first call of a step). */
+  readonly signature?: string
 }
 
 /** One content event of a script. Fault `afterEvents` counts these. */
-export type ScriptEvent = TextEvent | ReasoningEvent | ToolCallEvent
+export type ScriptEvent = TextEvent | ReasoningEvent | RedactedReasoningEvent | JsonEvent | ToolCallEvent
 
 /** Respond with an HTTP error status instead of streaming. */
 export interface StatusFault {
@@ -110,14 +145,33 @@ export type Fault =
   | HeadersThenHangFault
   | HangBeforeHeadersFault
 
-/** Token usage reported at the end of a scripted stream. */
+/**
+ * Token usage reported by a scripted response. Numbers are written as given (the fake does no
+ * arithmetic between them: Anthropic's `input_tokens` excludes cache reads, OpenAI's and Gemini's
+ * prompt counts include them — the script says what the wire says). The detail fields appear on
+ * the wire only when set (Responses always carries its `*_details` objects, with 0 by default).
+ */
 export interface Usage {
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Anthropic `cache_read_input_tokens`, OpenAI `prompt_tokens_details.cached_tokens`, Responses `input_tokens_details.cached_tokens`, Gemini `cachedContentTokenCount`. */
+  readonly cachedInputTokens?: number
+  /** Anthropic `cache_creation_input_tokens` (the others do not report cache writes). */
+  readonly cacheWriteTokens?: number
+  /** OpenAI `completion_tokens_details.reasoning_tokens`, Responses `output_tokens_details.reasoning_tokens`, Gemini `thoughtsTokenCount`. */
+  readonly reasoningTokens?: number
+}
+
+/** Request checks shared by scripted and replayed responses. */
+interface Checked {
+  /** Provider rules checked before playing (see {@link RequestCheck}); a violation gets the provider's 400. */
+  readonly validate?: ReadonlyArray<CheckName>
+  /** A custom check: return a message (→ 400 with the provider's invalid-request body) or a rejection. */
+  readonly expectRequest?: RequestPredicate
 }
 
 /** A scripted (wire-format neutral) response. */
-export interface Scripted {
+export interface Scripted extends Checked {
   /** Default: a short greeting in a few text deltas. */
   readonly events?: ReadonlyArray<ScriptEvent>
   /** Milliseconds between content events (default 0). */
@@ -159,7 +213,7 @@ export interface RawBody {
  * of the request's path, or a whole {@link RawBody}. A replay always streams. Fault `afterEvents`
  * counts chunks.
  */
-export interface Replay {
+export interface Replay extends Checked {
   readonly replay: { readonly chunks: ReadonlyArray<string> } | RawBody
   readonly delayMs?: number
   readonly firstDelayMs?: number
@@ -202,11 +256,23 @@ export const words = (n: number): Array<string> => {
   return out
 }
 
-/** A text event. */
-export const textEvent = (text: string): TextEvent => ({ type: "text", text })
+/** A text event (`signature`: Gemini `thoughtSignature` on the part). */
+export const textEvent = (text: string, signature?: string): TextEvent =>
+  signature === undefined ? { type: "text", text } : { type: "text", text, signature }
 
-/** A reasoning event. */
-export const reasoningEvent = (text: string): ReasoningEvent => ({ type: "reasoning", text })
+/** A reasoning event; a `signature` ends and signs the reasoning block. */
+export const reasoningEvent = (text: string, signature?: string): ReasoningEvent =>
+  signature === undefined ? { type: "reasoning", text } : { type: "reasoning", text, signature }
+
+/** An opaque (redacted / encrypted) reasoning block. */
+export const redactedReasoningEvent = (data: string): RedactedReasoningEvent => ({ type: "redactedReasoning", data })
+
+/** A JSON answer; `value` may be JSON text or a value to serialise. */
+export const jsonEvent = (value: unknown, chunks?: number): JsonEvent => ({
+  type: "json",
+  json: typeof value === "string" ? value : JSON.stringify(value),
+  ...(chunks === undefined ? {} : { chunks })
+})
 
 /** A tool-call event; `arguments` may be JSON text or a value to serialise. */
 export const toolCallEvent = (call: {
@@ -214,12 +280,14 @@ export const toolCallEvent = (call: {
   readonly name: string
   readonly arguments?: string | unknown
   readonly chunks?: number
+  readonly signature?: string
 }): ToolCallEvent => ({
   type: "toolCall",
   id: call.id ?? `call_${call.name}`,
   name: call.name,
   arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {}),
-  ...(call.chunks === undefined ? {} : { chunks: call.chunks })
+  ...(call.chunks === undefined ? {} : { chunks: call.chunks }),
+  ...(call.signature === undefined ? {} : { signature: call.signature })
 })
 
 /** A script from events and options. */
@@ -227,14 +295,33 @@ export const make = (events: ReadonlyArray<ScriptEvent>, options?: Options): Scr
 
 /** A text script: `n` deltas `"w0 "`, `"w1 "`… or the given strings, one delta each. */
 export const text = (deltas: ReadonlyArray<string> | number, options?: Options): Scripted =>
-  make((typeof deltas === "number" ? words(deltas) : deltas).map(textEvent), options)
+  make((typeof deltas === "number" ? words(deltas) : deltas).map((text) => textEvent(text)), options)
 
-/** Reasoning deltas followed by text deltas. */
+/** Reasoning deltas followed by text deltas; `signature` signs the reasoning block (on its last delta). */
 export const reasoning = (
   reasoningDeltas: ReadonlyArray<string>,
   textDeltas: ReadonlyArray<string>,
-  options?: Options
-): Scripted => make([...reasoningDeltas.map(reasoningEvent), ...textDeltas.map(textEvent)], options)
+  options?: Options & { readonly signature?: string }
+): Scripted => {
+  const { signature, ...rest } = options ?? {}
+  const last = reasoningDeltas.length - 1
+  return make(
+    [
+      ...reasoningDeltas.map((text, i) => reasoningEvent(text, i === last ? signature : undefined)),
+      ...textDeltas.map((text) => textEvent(text))
+    ],
+    rest
+  )
+}
+
+/** A JSON answer (structured output) in `chunks` deltas, optionally after reasoning deltas. */
+export const json = (
+  value: unknown,
+  options?: Options & { readonly chunks?: number; readonly reasoning?: ReadonlyArray<string> }
+): Scripted => {
+  const { chunks, reasoning: thoughts, ...rest } = options ?? {}
+  return make([...(thoughts ?? []).map((text) => reasoningEvent(text)), jsonEvent(value, chunks)], rest)
+}
 
 /** Optional text deltas followed by one tool call; finish reason defaults to `"tool_calls"`. */
 export const toolCall = (
@@ -242,7 +329,7 @@ export const toolCall = (
   options?: Options & { readonly text?: ReadonlyArray<string> }
 ): Scripted => {
   const { text: before, ...rest } = options ?? {}
-  return make([...(before ?? []).map(textEvent), toolCallEvent(call)], rest)
+  return make([...(before ?? []).map((text) => textEvent(text)), toolCallEvent(call)], rest)
 }
 
 /** A script that fails with an HTTP status (the provider's error body by default). */
@@ -307,15 +394,20 @@ export const finishReasonOf = (script: Scripted): FinishReason =>
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 const NonNegative = Schema.Number.pipe(Schema.nonNegative())
 
+const Chunks = Schema.optional(Schema.Int.pipe(Schema.positive()))
+
 const EventSchema = Schema.Union(
-  Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
-  Schema.Struct({ type: Schema.Literal("reasoning"), text: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("text"), text: Schema.String, signature: Schema.optional(Schema.String) }),
+  Schema.Struct({ type: Schema.Literal("reasoning"), text: Schema.String, signature: Schema.optional(Schema.String) }),
+  Schema.Struct({ type: Schema.Literal("redactedReasoning"), data: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("json"), json: Schema.String, chunks: Chunks }),
   Schema.Struct({
     type: Schema.Literal("toolCall"),
     id: Schema.String,
     name: Schema.String,
     arguments: Schema.String,
-    chunks: Schema.optional(Schema.Int.pipe(Schema.positive()))
+    chunks: Chunks,
+    signature: Schema.optional(Schema.String)
   })
 )
 
@@ -347,7 +439,8 @@ const common = {
   delayMs: Schema.optional(NonNegative),
   firstDelayMs: Schema.optional(NonNegative),
   fault: Schema.optional(FaultSchema),
-  keepAlive: Schema.optional(Schema.Boolean)
+  keepAlive: Schema.optional(Schema.Boolean),
+  validate: Schema.optional(Schema.Array(Schema.Literal(...checkNames)))
 }
 
 const RawBodySchema = Schema.Struct({
@@ -366,7 +459,15 @@ const ReplaySchema = Schema.Struct({
 
 const ScriptedSchema = Schema.Struct({
   events: Schema.optional(Schema.Array(EventSchema)),
-  usage: Schema.optional(Schema.Struct({ inputTokens: NonNegativeInt, outputTokens: NonNegativeInt })),
+  usage: Schema.optional(
+    Schema.Struct({
+      inputTokens: NonNegativeInt,
+      outputTokens: NonNegativeInt,
+      cachedInputTokens: Schema.optional(NonNegativeInt),
+      cacheWriteTokens: Schema.optional(NonNegativeInt),
+      reasoningTokens: Schema.optional(NonNegativeInt)
+    })
+  ),
   finishReason: Schema.optional(Schema.Literal("stop", "length", "tool_calls", "content_filter")),
   ...common
 })

@@ -21,6 +21,7 @@ switch (command._tag) {
     const server = await FakeLlmServer.start({
       port: command.port,
       host: command.host,
+      validate: command.validate,
       ...(command.script === undefined ? {} : { script: command.script })
     }).catch((cause: unknown) => {
       process.stderr.write(`streamvisor-fake-server: cannot listen: ${String((cause as Error)?.message ?? cause)}\n`)

@@ -11,6 +11,9 @@ export * as FakeLlmServer from "./FakeLlmServer.js"
 /** Scripts the server plays: events, delays, usage, finish reason, faults, replays. */
 export * as Script from "./Script.js"
 
+/** Provider-style request checks: the provider's own 400 when a request breaks its rules. */
+export * as RequestCheck from "./RequestCheck.js"
+
 /** Recorded real provider streams, as data or replay scripts. */
 export * as Fixtures from "./Fixtures.js"
 

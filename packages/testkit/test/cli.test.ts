@@ -24,10 +24,26 @@ const good = file("good.json", JSON.stringify({ events: [{ type: "text", text: "
 const badJson = file("bad.json", "{ events: ")
 const badShape = file("shape.json", JSON.stringify({ events: [{ type: "txt", text: 1 }] }))
 const typo = file("typo.json", JSON.stringify({ delayMS: 5 }))
+const rich = file(
+  "rich.json",
+  JSON.stringify({
+    events: [
+      { type: "reasoning", text: "hm", signature: "SIG" },
+      { type: "redactedReasoning", data: "D" },
+      { type: "json", json: "{\"a\":1}", chunks: 2 },
+      { type: "toolCall", id: "c", name: "f", arguments: "{}", signature: "G" }
+    ],
+    usage: { inputTokens: 5, outputTokens: 6, cachedInputTokens: 4, cacheWriteTokens: 1, reasoningTokens: 2 },
+    validate: ["anthropic-thinking"]
+  })
+)
 
 describe("parseArgs", () => {
   it("defaults", () => {
-    expect(parseArgs([])).toEqual({ _tag: "Serve", port: 0, host: "127.0.0.1", script: undefined, source: "default script" })
+    expect(parseArgs([])).toEqual({ _tag: "Serve", port: 0, host: "127.0.0.1", script: undefined, source: "default script", validate: [] })
+    expect(parseArgs(["--validate", "anthropic-thinking,openai-responses-reasoning"])).toMatchObject({
+      validate: ["anthropic-thinking", "openai-responses-reasoning"]
+    })
   })
 
   it("reads --port, --host (both spellings) and --help", () => {
@@ -48,13 +64,21 @@ describe("parseArgs", () => {
     [["--script", path.join(dir, "missing.json")], /cannot read script file .*missing\.json \(ENOENT\)/],
     [["--script", badJson], /is not valid JSON/],
     [["--script", badShape], /is not a valid script/],
-    [["--script", typo], /is not a valid script: .*delayMS/]
+    [["--script", typo], /is not a valid script: .*delayMS/],
+    [["--validate", "nope"], /unknown check "nope" \(checks: anthropic-thinking, /],
+    [["--validate"], /--validate needs one of/]
   ])("rejects %j with a one-line error", (argv, message) => {
     const command = parseArgs(argv)
     expect(command._tag).toBe("Error")
     if (command._tag !== "Error") return
     expect(command.message).toMatch(message)
     expect(command.message).not.toMatch(/[\r\n]/)
+  })
+
+  it("loads a script file with the conversation-model events, usage detail and checks", () => {
+    const command = parseArgs(["--script", rich])
+    expect(command._tag).toBe("Serve")
+    if (command._tag === "Serve") expect((command.script as Script.Scripted).events).toHaveLength(4)
   })
 
   it("loads a valid script file and a fixture", () => {
@@ -162,5 +186,35 @@ describe.skipIf(!built)("the built bin", () => {
     proc.child.kill("SIGTERM")
     expect(await proc.exited).toBe(0)
     expect(proc.out()).toMatch(/closed on SIGTERM/)
+  })
+
+  it("plays the new script fields and answers a check's violation with the provider's 400", async () => {
+    const proc = run(["--script", rich, "--validate", "gemini-thought-signature"])
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        proc.child.stdout.on("data", () => {
+          const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.out())
+          if (match !== null) resolve(match[1])
+        })
+        proc.exited.then((code) => reject(new Error(`exited ${code}: ${proc.err()}`)))
+      })
+      const ok = await fetch(`${url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: "m", max_tokens: 2048 }) })
+      const message = (await ok.json()) as { content: Array<{ type: string }>; usage: Record<string, number> }
+      expect(message.content.map((b) => b.type)).toEqual(["thinking", "redacted_thinking", "text", "tool_use"])
+      expect(message.usage).toEqual({ input_tokens: 5, cache_creation_input_tokens: 1, cache_read_input_tokens: 4, output_tokens: 6 })
+      const bad = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        body: JSON.stringify({ model: "m", messages: [{ role: "assistant", content: [{ type: "thinking", thinking: "x" }] }] })
+      })
+      expect(bad.status).toBe(400)
+      const gemini = await fetch(`${url}/v1beta/models/g:generateContent`, {
+        method: "POST",
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "q" }] }, { role: "model", parts: [{ functionCall: { name: "f" } }] }] })
+      })
+      expect(gemini.status).toBe(400)
+    } finally {
+      proc.child.kill("SIGTERM")
+      expect(await proc.exited).toBe(0)
+    }
   })
 })

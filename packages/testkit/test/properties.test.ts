@@ -52,6 +52,26 @@ describe.each(formats)("%s", (format) => {
     )
   })
 
+  it("reads any conversation-model script (signed / redacted reasoning, JSON, signed calls, usage detail) intact", async () => {
+    await fc.assert(
+      fc.asyncProperty(Arbitraries.script({ rich: true, maxEvents: 6 }), async (script) => {
+        const model = `prop-rich-${++n}`
+        server.scriptFor(model, script)
+        const mark = LeakCheck.mark(server)
+        const seen = await read(server, { model })
+        const events = script.events ?? []
+        expect(seen.error).toBeUndefined()
+        const text = events.flatMap((e) => (e.type === "text" ? [e.text] : e.type === "json" ? [e.json] : [])).join("")
+        expect(seen.text.join("")).toBe(text)
+        expect(seen.reasoning.join("")).toBe(expectedOf(script).reasoning.join(""))
+        expect(seen.toolCalls.map((c) => ({ name: c.name, arguments: normalize(c.arguments) }))).toEqual(expectedOf(script).toolCalls)
+        const delta = await LeakCheck.settled(mark)
+        expect(delta.completed).toBe(1)
+      }),
+      { numRuns: 15 }
+    )
+  })
+
   it("under any terminating fault: a prefix, and every response ends exactly once", async () => {
     await fc.assert(
       fc.asyncProperty(Arbitraries.script({ maxEvents: 8, fault: Arbitraries.terminatingFault(10), faultRate: 0.8 }), async (script) => {

@@ -5,6 +5,7 @@
 import * as fs from "node:fs"
 import * as Either from "effect/Either"
 import * as Fixtures from "../Fixtures.js"
+import * as RequestCheck from "../RequestCheck.js"
 import * as Script from "../Script.js"
 
 /** What the command line asked for. */
@@ -18,10 +19,12 @@ export type Command =
       readonly script: Script.Script | undefined
       /** What the script came from, for the banner. */
       readonly source: string
+      /** Request checks applied to every request. */
+      readonly validate: ReadonlyArray<RequestCheck.CheckName>
     }
 
 /** The usage text printed by `--help`. */
-export const usage = `Usage: streamvisor-fake-server [--port N] [--host H] [--script file.json | --fixture <format>/<name>]
+export const usage = `Usage: streamvisor-fake-server [--port N] [--host H] [--script file.json | --fixture <format>/<name>] [--validate <check>,…]
 
 A fake LLM server speaking the Anthropic, OpenAI (Chat and Responses), Gemini and Ollama
 streaming wire formats. Serves until SIGINT / SIGTERM.
@@ -30,8 +33,10 @@ Options:
   --port N                    port to listen on (default 0: an ephemeral port)
   --host H                    host to bind (default 127.0.0.1)
   --script file.json          a Script as JSON (events, delayMs, firstDelayMs, usage,
-                              finishReason, fault, keepAlive) or {"replay":{"chunks":[...]}}
+                              finishReason, fault, keepAlive, validate) or {"replay":{"chunks":[...]}}
   --fixture <format>/<name>   replay a recorded fixture (formats: ${Fixtures.formats.join(", ")})
+  --validate <check>,…        check every request as the provider does, answering its 400
+                              (checks: ${RequestCheck.checkNames.join(", ")})
   -h, --help                  print this help
 
 Routes: POST /v1/messages, /v1/chat/completions, /v1/responses,
@@ -65,6 +70,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Command => {
   let host = "127.0.0.1"
   let scriptFile: string | undefined
   let fixture: string | undefined
+  const validate: Array<RequestCheck.CheckName> = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === "-h" || arg === "--help") return { _tag: "Help" }
@@ -105,6 +111,17 @@ export const parseArgs = (argv: ReadonlyArray<string>): Command => {
         fixture = value
         break
       }
+      case "--validate": {
+        const value = takeValue()
+        if (value === undefined || value === "") return error(`--validate needs one of ${RequestCheck.checkNames.join(", ")}`)
+        for (const name of value.split(",").map((n) => n.trim())) {
+          if (!RequestCheck.isCheckName(name)) {
+            return error(`unknown check ${JSON.stringify(name)} (checks: ${RequestCheck.checkNames.join(", ")})`)
+          }
+          validate.push(name)
+        }
+        break
+      }
       default:
         return error(`unknown argument ${JSON.stringify(arg)} (see --help)`)
     }
@@ -113,15 +130,15 @@ export const parseArgs = (argv: ReadonlyArray<string>): Command => {
   if (scriptFile !== undefined) {
     const loaded = loadScriptFile(scriptFile)
     if (Either.isLeft(loaded)) return error(loaded.left)
-    return { _tag: "Serve", port, host, script: loaded.right, source: `script ${scriptFile}` }
+    return { _tag: "Serve", port, host, script: loaded.right, source: `script ${scriptFile}`, validate }
   }
   if (fixture !== undefined) {
     try {
       const { format, name } = Fixtures.parseId(fixture)
-      return { _tag: "Serve", port, host, script: Fixtures.script(format, name), source: `fixture ${format}/${name}` }
+      return { _tag: "Serve", port, host, script: Fixtures.script(format, name), source: `fixture ${format}/${name}`, validate }
     } catch (cause) {
       return error((cause as Error).message)
     }
   }
-  return { _tag: "Serve", port, host, script: undefined, source: "default script" }
+  return { _tag: "Serve", port, host, script: undefined, source: "default script", validate }
 }

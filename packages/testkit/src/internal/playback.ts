@@ -43,6 +43,8 @@ export interface PlayInput {
   readonly body: unknown
   readonly res: ServerResponse
   readonly life: Life
+  /** Told which issued output items require which reasoning item (for request checks). */
+  readonly requireReasoning?: (itemId: string, reasoningId: string) => void
 }
 
 const BATCH = 64 * 1024
@@ -125,6 +127,8 @@ const context = (input: PlayInput, script: Scripted | undefined, seqStart?: numb
   finishReason: script === undefined ? "stop" : finishReasonOf(script),
   body: input.body,
   created: Math.floor(Date.now() / 1000),
+  events: script === undefined ? [] : eventsOf(script),
+  ...(input.requireReasoning === undefined ? {} : { requireReasoning: input.requireReasoning }),
   ...(seqStart === undefined ? {} : { seqStart })
 })
 

@@ -13,151 +13,25 @@ import type {
   Server,
   StartOptions,
   Stats,
-  WaitOptions,
-  WireFormat
+  WaitOptions
 } from "../FakeLlmServer.js"
+import type { Check } from "../RequestCheck.js"
 import { defaultScript, type Script, type ScriptSource } from "../Script.js"
-import { type Life, play } from "./playback.js"
+import { runChecks } from "./checks.js"
+import { Exchange } from "./exchange.js"
+import { play } from "./playback.js"
+import { parseBody, readBody, redactHeaders, redactQuery, respondUnknown, sendJson } from "./request.js"
+import { Waiters } from "./waiters.js"
 import { normalizeModel, route, wires } from "./wire/index.js"
 
-const REDACTED = "<redacted>"
-const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"])
 const DEFAULT_MODEL = "fake-model"
 
-/** One request / response pair and its lifetime. */
-class Exchange implements Life {
-  format: WireFormat = "unknown"
-  model: string | undefined = undefined
-  settled = false
-  closed = false
-  serverCut = false
-  private readonly timers = new Set<NodeJS.Timeout>()
-  private readonly onClose = new Set<() => void>()
-  private readonly baseline: number
+/** Recorded requests kept by default: enough for any test, bounded for a long soak or the standalone server. */
+export const DEFAULT_MAX_RECORDED = 1000
 
-  constructor(
-    readonly id: number,
-    readonly startedAt: number,
-    readonly res: http.ServerResponse,
-    readonly socket: Socket
-  ) {
-    this.baseline = socket.bytesWritten
-  }
+/** Issued Responses items remembered for the reasoning check; older ones are forgotten first. */
+const MAX_REQUIRED_REASONING = 10_000
 
-  /** Bytes handed to the socket since this response started (responses on a socket are sequential). */
-  get bytesWritten(): number {
-    return this.socket.bytesWritten - this.baseline
-  }
-
-  /** Called once, on the response's `close`. */
-  markClosed(): void {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
-    const listeners = [...this.onClose]
-    this.onClose.clear()
-    for (const listener of listeners) listener()
-  }
-
-  sleep(ms: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const onClose = () => resolve(false)
-      const timer = setTimeout(() => {
-        this.timers.delete(timer)
-        this.onClose.delete(onClose)
-        resolve(!this.closed)
-      }, ms)
-      this.timers.add(timer)
-      this.onClose.add(onClose)
-    })
-  }
-
-  drain(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false)
-    if (!this.res.writableNeedDrain) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const onDrain = () => {
-        this.onClose.delete(onClose)
-        resolve(!this.closed)
-      }
-      const onClose = () => {
-        this.res.off("drain", onDrain)
-        resolve(false)
-      }
-      this.res.once("drain", onDrain)
-      this.onClose.add(onClose)
-    })
-  }
-
-  every(ms: number, f: () => void): void {
-    if (this.closed) return
-    const timer = setInterval(() => {
-      if (!this.closed) f()
-    }, ms)
-    this.timers.add(timer)
-  }
-
-  cut(): void {
-    if (this.closed) return
-    this.serverCut = true
-    this.socket.destroy()
-  }
-}
-
-interface Waiter {
-  check(): void
-}
-
-const readBody = (req: http.IncomingMessage): Promise<string> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      resolve(Buffer.concat(chunks).toString("utf8"))
-    }
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", finish)
-    req.on("error", finish)
-    req.on("close", finish)
-  })
-
-const parseBody = (raw: string): unknown => {
-  if (raw.length === 0) return undefined
-  try {
-    return JSON.parse(raw)
-  } catch {
-    return raw
-  }
-}
-
-const redactHeaders = (headers: http.IncomingHttpHeaders): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined) continue
-    out[key] = SECRET_HEADERS.has(key) ? REDACTED : Array.isArray(value) ? value.join(", ") : value
-  }
-  return out
-}
-
-const redactQuery = (params: URLSearchParams): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of params) out[key] = key === "key" || key === "api-key" ? REDACTED : value
-  return out
-}
-
-const sendJson = (res: http.ServerResponse, status: number, value: unknown, method: string, extra?: Record<string, string>) => {
-  const body = JSON.stringify(value)
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    ...extra
-  })
-  if (method === "HEAD") res.end()
-  else res.end(body)
-}
 
 class FakeServer implements Server {
   readonly url: string
@@ -166,12 +40,16 @@ class FakeServer implements Server {
 
   private readonly sockets = new Set<Socket>()
   private readonly live = new Set<Exchange>()
-  private readonly waiters = new Set<Waiter>()
+  private readonly waiters = new Waiters()
   private readonly listeners = new Set<(info: ResponseClosedInfo) => void>()
   private readonly recorded: Array<RecordedRequest> = []
   private readonly routes = new Map<string, ScriptSource>()
   private queue: Array<ScriptSource> = []
   private script: ScriptSource
+  private validate: ReadonlyArray<Check>
+  /** Responses output item id → the reasoning item it requires (items this server issued). */
+  private readonly requiredReasoning = new Map<string, string>()
+  private readonly maxRecorded: number
   private nextId = 0
   private total = 0
   private completed = 0
@@ -182,10 +60,14 @@ class FakeServer implements Server {
   constructor(
     private readonly http: http.Server,
     private readonly initialScript: ScriptSource,
+    private readonly initialValidate: ReadonlyArray<Check>,
+    maxRecorded: number,
     host: string,
     port: number
   ) {
     this.script = initialScript
+    this.validate = initialValidate
+    this.maxRecorded = Math.max(0, Math.floor(maxRecorded))
     this.port = port
     const hostPart = host.includes(":") ? `[${host}]` : host
     this.url = `http://${hostPart}:${port}`
@@ -194,6 +76,14 @@ class FakeServer implements Server {
 
   get requests(): ReadonlyArray<RecordedRequest> {
     return this.recorded
+  }
+
+  get lastRequest(): RecordedRequest | undefined {
+    return this.recorded[this.recorded.length - 1]
+  }
+
+  setValidate(checks: ReadonlyArray<Check>): void {
+    this.validate = [...checks]
   }
 
   setScript(script: ScriptSource): void {
@@ -213,6 +103,8 @@ class FakeServer implements Server {
     this.queue = []
     this.routes.clear()
     this.recorded.length = 0
+    this.validate = this.initialValidate
+    this.requiredReasoning.clear()
     this.total = 0
     this.completed = 0
     this.closedByClient = 0
@@ -259,32 +151,9 @@ class FakeServer implements Server {
 
   waitFor(predicate: (stats: Stats) => boolean, options?: WaitOptions): Promise<Stats> {
     const timeoutMs = options?.timeoutMs ?? 2000
-    return new Promise((resolve, reject) => {
-      const timers: { timer?: NodeJS.Timeout } = {}
-      const settle = (f: () => void) => {
-        this.waiters.delete(waiter)
-        if (timers.timer !== undefined) clearTimeout(timers.timer)
-        f()
-      }
-      const waiter: Waiter = {
-        check: () => {
-          const stats = this.stats()
-          let ok: boolean
-          try {
-            ok = predicate(stats)
-          } catch (error) {
-            return settle(() => reject(error))
-          }
-          if (ok) settle(() => resolve(stats))
-        }
-      }
-      this.waiters.add(waiter)
-      waiter.check()
-      if (!this.waiters.has(waiter)) return
-      timers.timer = setTimeout(() => {
-        const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
-        settle(() => reject(new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}${this.describeInflight()}`)))
-      }, timeoutMs)
+    return this.waiters.until(() => this.stats(), predicate, timeoutMs, () => {
+      const prefix = options?.message ?? "FakeLlmServer.waitFor timed out"
+      return new Error(`${prefix} after ${timeoutMs} ms; stats: ${JSON.stringify(this.stats())}${this.describeInflight()}`)
     })
   }
 
@@ -322,7 +191,7 @@ class FakeServer implements Server {
         this.waiters.delete(waiter)
         resolve()
       }
-      const waiter: Waiter = { check }
+      const waiter = { check }
       this.waiters.add(waiter)
       this.http.close(() => {
         listening = false
@@ -337,8 +206,7 @@ class FakeServer implements Server {
   // -------------------------------------------------------------------------------------------
 
   private notify(): void {
-    if (this.waiters.size === 0) return
-    for (const waiter of [...this.waiters]) waiter.check()
+    this.waiters.notify()
   }
 
   /** Wires a new socket into the accounting. */
@@ -422,10 +290,10 @@ class FakeServer implements Server {
       format: resolved.format,
       receivedAt: exchange.startedAt
     }
-    this.recorded.push(recorded)
+    this.record(recorded)
     if (exchange.closed) return
 
-    if (resolved.format === "unknown") return this.respondUnknown(method, url.pathname, res)
+    if (resolved.format === "unknown") return respondUnknown(method, url.pathname, res)
 
     let script: Script
     try {
@@ -436,6 +304,24 @@ class FakeServer implements Server {
     }
     if (exchange.closed) return
     const wire = wires[resolved.format]
+    const checks = [
+      ...this.validate,
+      ...(script.validate ?? []),
+      ...(script.expectRequest === undefined ? [] : [script.expectRequest])
+    ]
+    if (checks.length > 0) {
+      let rejection
+      try {
+        rejection = runChecks(checks, { request: recorded, requiredReasoning: this.requiredReasoning })
+      } catch (error) {
+        const message = `FakeLlmServer: a request check threw: ${String((error as Error)?.message ?? error)}`
+        return sendJson(res, 500, { error: { message, type: "fake_server_error" } }, method)
+      }
+      if (rejection !== undefined) {
+        const body = rejection.body ?? wire.errorBody(rejection.status, {}, rejection.message, rejection.param)
+        return sendJson(res, rejection.status, body, method, { "x-request-id": `req_fake_${exchange.id}` })
+      }
+    }
     await play({
       id: exchange.id,
       script,
@@ -444,25 +330,24 @@ class FakeServer implements Server {
       model: model ?? DEFAULT_MODEL,
       body,
       res,
-      life: exchange
+      life: exchange,
+      requireReasoning: (itemId, reasoningId) => this.requireReasoning(itemId, reasoningId)
     })
   }
 
-  private respondUnknown(method: string, pathname: string, res: http.ServerResponse): void {
-    const known = route(pathname).format !== "unknown"
-    if ((method === "GET" || method === "HEAD") && pathname === "/") {
-      return sendJson(res, 200, { name: "streamvisor-fake-server", status: "ok" }, method)
+  /** Keeps the last `maxRecorded` requests, newest last. */
+  private record(request: RecordedRequest): void {
+    if (this.maxRecorded === 0) return
+    this.recorded.push(request)
+    if (this.recorded.length > this.maxRecorded) this.recorded.splice(0, this.recorded.length - this.maxRecorded)
+  }
+
+  private requireReasoning(itemId: string, reasoningId: string): void {
+    this.requiredReasoning.set(itemId, reasoningId)
+    if (this.requiredReasoning.size > MAX_REQUIRED_REASONING) {
+      const oldest = this.requiredReasoning.keys().next().value
+      if (oldest !== undefined) this.requiredReasoning.delete(oldest)
     }
-    if (known) {
-      return sendJson(
-        res,
-        405,
-        { error: { message: `method ${method} not allowed on ${pathname}`, type: "method_not_allowed" } },
-        method,
-        { allow: "POST" }
-      )
-    }
-    sendJson(res, 404, { error: { message: `no route for ${method} ${pathname}`, type: "not_found" } }, method)
   }
 
   private async resolveScript(request: RecordedRequest): Promise<Script> {
@@ -498,7 +383,14 @@ export const startServer = (options: StartOptions): Promise<Server> =>
       httpServer.off("error", reject)
       const address = httpServer.address()
       const port = typeof address === "object" && address !== null ? address.port : options.port ?? 0
-      server = new FakeServer(httpServer, options.script ?? defaultScript, host, port)
+      server = new FakeServer(
+        httpServer,
+        options.script ?? defaultScript,
+        options.validate ?? [],
+        options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED,
+        host,
+        port
+      )
       for (const socket of pendingSockets.splice(0)) server.onConnection(socket)
       resolve(server)
     })

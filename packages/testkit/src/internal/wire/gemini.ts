@@ -3,11 +3,12 @@
  * `data: {json}\r\n\r\n`. The SDK's parser is anchored on `data: `, so there are no event lines,
  * comments or keepalives: a stall writes nothing.
  */
-import type { ErrorEventKind, FinishReason, ScriptEvent } from "../../Script.js"
+import type { ErrorEventKind, FinishReason, ScriptEvent, Usage } from "../../Script.js"
 import {
   argumentsObject,
   type RenderContext,
   retryAfterSeconds,
+  splitText,
   statusText,
   type StreamRenderer,
   type Wire
@@ -75,16 +76,41 @@ const kindError = (kind: ErrorEventKind): { code: number; message: string; statu
   }
 }
 
-const part = (event: ScriptEvent): unknown => {
+type Part = { text?: string; thought?: boolean; thoughtSignature?: string; functionCall?: unknown }
+
+const signed = (signature: string | undefined): { thoughtSignature?: string } =>
+  signature === undefined ? {} : { thoughtSignature: signature }
+
+/** The parts of one event: a JSON answer is `chunks` text parts, every other event one part. */
+const parts = (event: ScriptEvent): Array<Part> => {
   switch (event.type) {
     case "text":
-      return { text: event.text }
+      return [{ text: event.text, ...signed(event.signature) }]
+    case "json":
+      return splitText(event.json, event.chunks ?? 2).map((text) => ({ text }))
     case "reasoning":
-      return { text: event.text, thought: true }
+      return [{ text: event.text, thought: true, ...signed(event.signature) }]
+    case "redactedReasoning":
+      // Gemini has no redacted block; an opaque signature rides on an empty text part (recorded 2025).
+      return [{ text: "", thoughtSignature: event.data }]
     case "toolCall":
-      return { functionCall: { name: event.name, args: argumentsObject(event.arguments) } }
+      return [{ functionCall: { name: event.name, args: argumentsObject(event.arguments) }, ...signed(event.signature) }]
   }
 }
+
+/** Prompt-side usage, sent on every chunk (as the real API does). */
+const promptUsage = (usage: Usage): Record<string, number> =>
+  usage.cachedInputTokens === undefined
+    ? { promptTokenCount: usage.inputTokens }
+    : { promptTokenCount: usage.inputTokens, cachedContentTokenCount: usage.cachedInputTokens }
+
+/** The final usage: total = prompt + candidates + thoughts, as the real API counts it. */
+const finalUsage = (usage: Usage): Record<string, number> => ({
+  ...promptUsage(usage),
+  candidatesTokenCount: usage.outputTokens,
+  totalTokenCount: usage.inputTokens + usage.outputTokens + (usage.reasoningTokens ?? 0),
+  ...(usage.reasoningTokens === undefined ? {} : { thoughtsTokenCount: usage.reasoningTokens })
+})
 
 class GeminiStream implements StreamRenderer {
   private readonly head: string
@@ -93,7 +119,8 @@ class GeminiStream implements StreamRenderer {
 
   constructor(private readonly ctx: RenderContext) {
     this.head = `data: {"candidates":[{"content":{"parts":[`
-    this.tail = `],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":${ctx.usage.inputTokens},"totalTokenCount":${ctx.usage.inputTokens}},"modelVersion":${stringify(ctx.model)},"responseId":"fake-${ctx.id}"}\r\n\r\n`
+    const usage = stringify({ ...promptUsage(ctx.usage), totalTokenCount: ctx.usage.inputTokens })
+    this.tail = `],"role":"model"},"index":0}],"usageMetadata":${usage},"modelVersion":${stringify(ctx.model)},"responseId":"fake-${ctx.id}"}\r\n\r\n`
   }
 
   preamble(): string {
@@ -101,12 +128,13 @@ class GeminiStream implements StreamRenderer {
   }
 
   event(event: ScriptEvent): string {
-    if (event.type === "text") return `${this.head}{"text":${stringify(event.text)}}${this.tail}`
-    return `${this.head}${stringify(part(event))}${this.tail}`
+    if (event.type === "text" && event.signature === undefined) return `${this.head}{"text":${stringify(event.text)}}${this.tail}`
+    let out = ""
+    for (const part of parts(event)) out += `${this.head}${stringify(part)}${this.tail}`
+    return out
   }
 
   end(): string {
-    const { inputTokens, outputTokens } = this.ctx.usage
     return frame(
       stringify({
         candidates: [
@@ -116,11 +144,7 @@ class GeminiStream implements StreamRenderer {
             index: 0
           }
         ],
-        usageMetadata: {
-          promptTokenCount: inputTokens,
-          candidatesTokenCount: outputTokens,
-          totalTokenCount: inputTokens + outputTokens
-        },
+        usageMetadata: finalUsage(this.ctx.usage),
         modelVersion: this.ctx.model,
         responseId: `fake-${this.ctx.id}`
       })
@@ -142,38 +166,34 @@ export const gemini: Wire = {
   isStreaming: (_body, pathname) => pathname.endsWith(":streamGenerateContent"),
   stream: (ctx) => new GeminiStream(ctx),
   complete: (ctx, events) => {
-    const parts: Array<{ text?: string; thought?: boolean }> = []
+    const merged: Array<Part> = []
     for (const event of events) {
-      const last = parts[parts.length - 1]
-      if (event.type === "text" && last !== undefined && typeof last.text === "string" && last.thought !== true) {
-        last.text += event.text
-      } else if (event.type === "reasoning" && last?.thought === true) {
-        last.text += event.text
-      } else {
-        parts.push(part(event) as { text?: string; thought?: boolean })
+      for (const next of parts(event)) {
+        const last = merged[merged.length - 1]
+        // Deltas of the same kind join into one part, as a non-streamed answer has them; signed parts stay apart.
+        const joinable =
+          last !== undefined && typeof last.text === "string" && typeof next.text === "string" &&
+          last.thoughtSignature === undefined && next.thoughtSignature === undefined && last.thought === next.thought
+        if (joinable) last.text += next.text!
+        else merged.push({ ...next })
       }
     }
-    const { inputTokens, outputTokens } = ctx.usage
     return {
       candidates: [
         {
-          content: { parts, role: "model" },
+          content: { parts: merged, role: "model" },
           finishReason: finishReason(ctx.finishReason),
           index: 0
         }
       ],
-      usageMetadata: {
-        promptTokenCount: inputTokens,
-        candidatesTokenCount: outputTokens,
-        totalTokenCount: inputTokens + outputTokens
-      },
+      usageMetadata: finalUsage(ctx.usage),
       modelVersion: ctx.model,
       responseId: `fake-${ctx.id}`
     }
   },
-  errorBody: (code, headers) => {
+  errorBody: (code, headers, message) => {
     const details: Array<unknown> = []
-    if (code === 401 || code === 400) {
+    if (message === undefined && (code === 401 || code === 400)) {
       details.push({
         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
         reason: code === 401 ? "API_KEY_INVALID" : "BAD_REQUEST",
@@ -189,7 +209,7 @@ export const gemini: Wire = {
     return {
       error: {
         code,
-        message: statusText(code),
+        message: message ?? statusText(code),
         status: rpcStatus(code),
         ...(details.length === 0 ? {} : { details })
       }

@@ -4,7 +4,7 @@
  * a stall writes nothing.
  */
 import type { ErrorEventKind, FinishReason, ScriptEvent } from "../../Script.js"
-import { argumentsObject, type RenderContext, statusText, type StreamRenderer, type Wire } from "./types.js"
+import { argumentsObject, type RenderContext, splitText, statusText, type StreamRenderer, type Wire } from "./types.js"
 
 const doneReason = (reason: FinishReason): string => (reason === "length" ? "length" : "stop")
 
@@ -19,10 +19,25 @@ const kindMessage = (kind: ErrorEventKind): string => {
   }
 }
 
+/** The messages of one event: a JSON answer is `chunks` content lines; Ollama has no redacted reasoning. */
+const messages = (event: ScriptEvent): Array<Record<string, unknown>> => {
+  switch (event.type) {
+    case "json":
+      return splitText(event.json, event.chunks ?? 2).map((content) => ({ role: "assistant", content }))
+    case "redactedReasoning":
+      return []
+    default:
+      return [message(event)]
+  }
+}
+
 const message = (event: ScriptEvent): Record<string, unknown> => {
   switch (event.type) {
     case "text":
-      return { role: "assistant", content: event.text }
+    case "json":
+      return { role: "assistant", content: event.type === "text" ? event.text : event.json }
+    case "redactedReasoning":
+      return { role: "assistant", content: "" }
     case "reasoning":
       return { role: "assistant", content: "", thinking: event.text }
     case "toolCall":
@@ -61,7 +76,9 @@ class OllamaStream implements StreamRenderer {
     if (event.type === "text") {
       return `${this.head}{"role":"assistant","content":${JSON.stringify(event.text)}},"done":false}\n`
     }
-    return `${this.head}${JSON.stringify(message(event))},"done":false}\n`
+    let out = ""
+    for (const m of messages(event)) out += `${this.head}${JSON.stringify(m)},"done":false}\n`
+    return out
   }
 
   end(): string {
@@ -89,8 +106,11 @@ export const ollama: Wire = {
     const toolCalls: Array<unknown> = []
     for (const event of events) {
       if (event.type === "text") content += event.text
+      else if (event.type === "json") content += event.json
       else if (event.type === "reasoning") thinking += event.text
-      else toolCalls.push({ function: { name: event.name, arguments: argumentsObject(event.arguments) } })
+      else if (event.type === "toolCall") {
+        toolCalls.push({ function: { name: event.name, arguments: argumentsObject(event.arguments) } })
+      }
     }
     return {
       model: ctx.model,
@@ -104,7 +124,9 @@ export const ollama: Wire = {
       ...finalFields(ctx)
     }
   },
-  errorBody: (status) => ({ error: status === 404 ? "model not found, try pulling it first" : statusText(status).toLowerCase() }),
+  errorBody: (status, _headers, text) => ({
+    error: text ?? (status === 404 ? "model not found, try pulling it first" : statusText(status).toLowerCase())
+  }),
   errorEventStatus: (kind) => (kind === "rate_limit" ? 429 : kind === "overloaded" ? 503 : 500),
   replayFrame: (payload) => `${payload}\n`,
   replayEnd: ""

@@ -3,7 +3,7 @@
  * then `data: [DONE]\n\n`. Reasoning is rendered as `delta.reasoning_content` (the field
  * OpenAI-compatible reasoning servers use; OpenAI itself never streams reasoning on this API).
  */
-import type { ErrorEventKind, FinishReason, ScriptEvent } from "../../Script.js"
+import type { ErrorEventKind, FinishReason, ScriptEvent, Usage } from "../../Script.js"
 import { type RenderContext, splitText, statusText, type StreamRenderer, type Wire } from "./types.js"
 
 const DONE = "data: [DONE]\n\n"
@@ -12,8 +12,13 @@ const DONE = "data: [DONE]\n\n"
 const finishReason = (reason: FinishReason): string => reason
 
 /** The OpenAI error object for an HTTP status (shared with the Responses API). */
-export const openAiError = (status: number): { message: string; type: string; param: null; code: string | null } => {
-  const message = statusText(status)
+export const openAiError = (
+  status: number,
+  text?: string,
+  param?: string
+): { message: string; type: string; param: string | null; code: string | null } => {
+  const message = text ?? statusText(status)
+  if (text !== undefined && status < 500) return { message, type: "invalid_request_error", param: param ?? null, code: null }
   switch (status) {
     case 400:
       return { message, type: "invalid_request_error", param: null, code: null }
@@ -44,6 +49,15 @@ export const openAiKindError = (kind: ErrorEventKind): { message: string; type: 
   }
 }
 
+/** The usage object; the detail objects only when the script sets their counts. */
+const usageObject = (usage: Usage): Record<string, unknown> => ({
+  prompt_tokens: usage.inputTokens,
+  completion_tokens: usage.outputTokens,
+  total_tokens: usage.inputTokens + usage.outputTokens,
+  ...(usage.cachedInputTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedInputTokens } }),
+  ...(usage.reasoningTokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } })
+})
+
 const includeUsage = (body: unknown): boolean =>
   (body as { stream_options?: { include_usage?: unknown } } | undefined)?.stream_options?.include_usage === true
 
@@ -71,7 +85,15 @@ class ChatStream implements StreamRenderer {
       case "text":
         return this.chunk(`{"content":${JSON.stringify(event.text)}}`)
       case "reasoning":
-        return this.chunk(`{"reasoning_content":${JSON.stringify(event.text)}}`)
+        // DeepSeek's shape: reasoning_content deltas beside a null content.
+        return this.chunk(`{"content":null,"reasoning_content":${JSON.stringify(event.text)}}`)
+      case "redactedReasoning":
+        return ""
+      case "json": {
+        let out = ""
+        for (const piece of splitText(event.json, event.chunks ?? 2)) out += this.chunk(`{"content":${JSON.stringify(piece)}}`)
+        return out
+      }
       case "toolCall": {
         const index = this.toolIndex++
         let out = this.chunk(
@@ -90,8 +112,7 @@ class ChatStream implements StreamRenderer {
   end(): string {
     let out = this.chunk("{}", finishReason(this.ctx.finishReason))
     if (includeUsage(this.ctx.body)) {
-      const { inputTokens, outputTokens } = this.ctx.usage
-      out += `${this.head}],"usage":{"prompt_tokens":${inputTokens},"completion_tokens":${outputTokens},"total_tokens":${inputTokens + outputTokens}}}\n\n`
+      out += `${this.head}],"usage":${JSON.stringify(usageObject(this.ctx.usage))}}\n\n`
     }
     return out + DONE
   }
@@ -116,10 +137,13 @@ export const openaiChat: Wire = {
     const toolCalls: Array<unknown> = []
     for (const event of events) {
       if (event.type === "text") content += event.text
+      else if (event.type === "json") content += event.json
       else if (event.type === "reasoning") reasoning += event.text
-      else toolCalls.push({ id: event.id, type: "function", function: { name: event.name, arguments: event.arguments } })
+      else if (event.type === "toolCall") {
+        toolCalls.push({ id: event.id, type: "function", function: { name: event.name, arguments: event.arguments } })
+      }
     }
-    const hasText = events.some((e) => e.type === "text")
+    const hasText = events.some((e) => e.type === "text" || e.type === "json")
     return {
       id: `chatcmpl-fake-${ctx.id}`,
       object: "chat.completion",
@@ -140,14 +164,10 @@ export const openaiChat: Wire = {
           finish_reason: finishReason(ctx.finishReason)
         }
       ],
-      usage: {
-        prompt_tokens: ctx.usage.inputTokens,
-        completion_tokens: ctx.usage.outputTokens,
-        total_tokens: ctx.usage.inputTokens + ctx.usage.outputTokens
-      }
+      usage: usageObject(ctx.usage)
     }
   },
-  errorBody: (status) => ({ error: openAiError(status) }),
+  errorBody: (status, _headers, message, param) => ({ error: openAiError(status, message, param) }),
   errorEventStatus: (kind) => (kind === "rate_limit" ? 429 : kind === "overloaded" ? 503 : 500),
   replayFrame: (payload) => `data: ${payload}\n\n`,
   replayEnd: DONE

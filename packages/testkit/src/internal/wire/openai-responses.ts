@@ -13,6 +13,24 @@ interface OpenItem {
   readonly id: string
   readonly outputIndex: number
   readonly pieces: Array<string>
+  /** Reasoning only: the item's `encrypted_content`, when there is one and the request asked for it. */
+  readonly encrypted?: string | undefined
+}
+
+/** The real API sends `encrypted_content` only when `include` asks for it (needed with `store: false`). */
+const includesEncrypted = (body: unknown): boolean => {
+  const include = (body as { include?: unknown } | undefined)?.include
+  return Array.isArray(include) && include.includes("reasoning.encrypted_content")
+}
+
+/** The signature that ends the reasoning block starting at `index` (a signature on one of its deltas). */
+const blockSignature = (events: ReadonlyArray<ScriptEvent>, index: number): string | undefined => {
+  for (let i = index; i < events.length; i++) {
+    const event = events[i]
+    if (event.type !== "reasoning") return undefined
+    if (event.signature !== undefined) return event.signature
+  }
+  return undefined
 }
 
 const status = (reason: FinishReason): "completed" | "incomplete" =>
@@ -49,9 +67,9 @@ const responseObject = (ctx: RenderContext, fields: Record<string, unknown>): Re
 
 const usageObject = (ctx: RenderContext) => ({
   input_tokens: ctx.usage.inputTokens,
-  input_tokens_details: { cached_tokens: 0 },
+  input_tokens_details: { cached_tokens: ctx.usage.cachedInputTokens ?? 0 },
   output_tokens: ctx.usage.outputTokens,
-  output_tokens_details: { reasoning_tokens: 0 },
+  output_tokens_details: { reasoning_tokens: ctx.usage.reasoningTokens ?? 0 },
   total_tokens: ctx.usage.inputTokens + ctx.usage.outputTokens
 })
 
@@ -63,10 +81,11 @@ const messageItem = (id: string, text: string, itemStatus: string) => ({
   content: itemStatus === "in_progress" ? [] : [{ type: "output_text", annotations: [], logprobs: [], text }]
 })
 
-const reasoningItem = (id: string, text: string | undefined) => ({
+const reasoningItem = (id: string, text: string | undefined, encrypted?: string) => ({
   id,
   type: "reasoning",
-  summary: text === undefined ? [] : [{ type: "summary_text", text }]
+  ...(encrypted === undefined ? {} : { encrypted_content: encrypted }),
+  summary: text === undefined || text === "" ? [] : [{ type: "summary_text", text }]
 })
 
 const functionCallItem = (id: string, event: { id: string; name: string }, args: string, itemStatus: string) => ({
@@ -81,12 +100,24 @@ const functionCallItem = (id: string, event: { id: string; name: string }, args:
 class ResponsesStream implements StreamRenderer {
   private seq: number
   private outputIndex = 0
+  /** Index of the script event being rendered. */
+  private eventIndex = 0
   private open: OpenItem | undefined = undefined
+  /** The reasoning item just closed: the next item issued requires it. */
+  private reasoningId: string | undefined = undefined
   private readonly output: Array<unknown> = []
+  private readonly encrypted: boolean
   readonly keepalive = ": keepalive\n\n"
 
   constructor(private readonly ctx: RenderContext) {
     this.seq = ctx.seqStart ?? 0
+    this.encrypted = includesEncrypted(ctx.body)
+  }
+
+  /** Records that item `id` requires the reasoning item just before it (for request checks). */
+  private follows(id: string): void {
+    if (this.reasoningId !== undefined) this.ctx.requireReasoning?.(id, this.reasoningId)
+    this.reasoningId = undefined
   }
 
   private emit(type: string, fields: Record<string, unknown>): string {
@@ -117,8 +148,9 @@ class ResponsesStream implements StreamRenderer {
       )
     }
     const part = { type: "summary_text", text }
-    const done = reasoningItem(item.id, text)
+    const done = reasoningItem(item.id, text, item.encrypted)
     this.output.push(done)
+    this.reasoningId = item.id
     return (
       this.emit("response.reasoning_summary_text.done", { ...base, summary_index: 0, text }) +
       this.emit("response.reasoning_summary_part.done", { ...base, summary_index: 0, part }) +
@@ -131,8 +163,10 @@ class ResponsesStream implements StreamRenderer {
     let out = this.close()
     const outputIndex = this.outputIndex++
     const id = `${kind === "message" ? "msg" : "rs"}_fake_${this.ctx.id}_${outputIndex}`
-    this.open = { kind, id, outputIndex, pieces: [] }
+    const signature = kind === "reasoning" && this.encrypted ? blockSignature(this.ctx.events, this.eventIndex) : undefined
+    this.open = { kind, id, outputIndex, pieces: [], encrypted: signature }
     if (kind === "message") {
+      this.follows(id)
       out +=
         this.emit("response.output_item.added", { output_index: outputIndex, item: messageItem(id, "", "in_progress") }) +
         this.emit("response.content_part.added", {
@@ -143,7 +177,7 @@ class ResponsesStream implements StreamRenderer {
         })
     } else {
       out +=
-        this.emit("response.output_item.added", { output_index: outputIndex, item: reasoningItem(id, undefined) }) +
+        this.emit("response.output_item.added", { output_index: outputIndex, item: reasoningItem(id, undefined, signature) }) +
         this.emit("response.reasoning_summary_part.added", {
           item_id: id,
           output_index: outputIndex,
@@ -154,36 +188,61 @@ class ResponsesStream implements StreamRenderer {
     return out
   }
 
+  private textDelta(text: string): string {
+    const out = this.start("message")
+    const item = this.open!
+    item.pieces.push(text)
+    return (
+      out +
+      frame(
+        "response.output_text.delta",
+        `{"type":"response.output_text.delta","sequence_number":${this.seq++},"item_id":"${item.id}","output_index":${item.outputIndex},"content_index":0,"delta":${JSON.stringify(text)},"logprobs":[]}`
+      )
+    )
+  }
+
   event(event: ScriptEvent): string {
+    const out = this.render(event)
+    this.eventIndex++
+    return out
+  }
+
+  private render(event: ScriptEvent): string {
     switch (event.type) {
-      case "text": {
-        const out = this.start("message")
-        const item = this.open!
-        item.pieces.push(event.text)
-        return (
-          out +
-          frame(
-            "response.output_text.delta",
-            `{"type":"response.output_text.delta","sequence_number":${this.seq++},"item_id":"${item.id}","output_index":${item.outputIndex},"content_index":0,"delta":${JSON.stringify(event.text)},"logprobs":[]}`
-          )
-        )
+      case "text":
+        return this.textDelta(event.text)
+      case "json": {
+        let out = ""
+        for (const piece of splitText(event.json, event.chunks ?? 2)) out += this.textDelta(piece)
+        return out
       }
       case "reasoning": {
-        const out = this.start("reasoning")
+        let out = this.start("reasoning")
         const item = this.open!
         item.pieces.push(event.text)
+        out += frame(
+          "response.reasoning_summary_text.delta",
+          `{"type":"response.reasoning_summary_text.delta","sequence_number":${this.seq++},"item_id":"${item.id}","output_index":${item.outputIndex},"summary_index":0,"delta":${JSON.stringify(event.text)}}`
+        )
+        return event.signature === undefined ? out : out + this.close()
+      }
+      case "redactedReasoning": {
+        const out = this.close()
+        const outputIndex = this.outputIndex++
+        const item = reasoningItem(`rs_fake_${this.ctx.id}_${outputIndex}`, undefined, event.data)
+        this.output.push(item)
+        this.reasoningId = item.id
         return (
           out +
-          frame(
-            "response.reasoning_summary_text.delta",
-            `{"type":"response.reasoning_summary_text.delta","sequence_number":${this.seq++},"item_id":"${item.id}","output_index":${item.outputIndex},"summary_index":0,"delta":${JSON.stringify(event.text)}}`
-          )
+          this.emit("response.output_item.added", { output_index: outputIndex, item }) +
+          this.emit("response.output_item.done", { output_index: outputIndex, item })
         )
       }
       case "toolCall": {
         let out = this.close()
         const outputIndex = this.outputIndex++
         const id = `fc_fake_${this.ctx.id}_${outputIndex}`
+        this.follows(id)
         out += this.emit("response.output_item.added", {
           output_index: outputIndex,
           item: functionCallItem(id, event, "", "in_progress")
@@ -244,27 +303,41 @@ export const openaiResponses: Wire = {
   isStreaming: (body) => (body as { stream?: unknown } | undefined)?.stream === true,
   stream: (ctx) => new ResponsesStream(ctx),
   complete: (ctx, events) => {
-    const output: Array<unknown> = []
-    let text: { id: string; pieces: Array<string>; kind: "message" | "reasoning" } | undefined
+    const output: Array<{ id: string; type: string }> = []
+    const encrypted = includesEncrypted(ctx.body)
+    let text: { id: string; pieces: Array<string>; kind: "message" | "reasoning"; encrypted?: string | undefined } | undefined
+    let reasoningId: string | undefined
+    const push = (item: { id: string; type: string }) => {
+      if (item.type !== "reasoning" && reasoningId !== undefined) ctx.requireReasoning?.(item.id, reasoningId)
+      reasoningId = item.type === "reasoning" ? item.id : undefined
+      output.push(item)
+    }
     const flush = () => {
       if (text === undefined) return
       const joined = text.pieces.join("")
-      output.push(text.kind === "message" ? messageItem(text.id, joined, "completed") : reasoningItem(text.id, joined))
+      push(text.kind === "message" ? messageItem(text.id, joined, "completed") : reasoningItem(text.id, joined, text.encrypted))
       text = undefined
     }
-    for (const event of events) {
+    events.forEach((event, index) => {
       if (event.type === "toolCall") {
         flush()
-        output.push(functionCallItem(`fc_fake_${ctx.id}_${output.length}`, event, event.arguments, "completed"))
-        continue
+        push(functionCallItem(`fc_fake_${ctx.id}_${output.length}`, event, event.arguments, "completed"))
+        return
       }
-      const kind = event.type === "text" ? "message" : "reasoning"
+      if (event.type === "redactedReasoning") {
+        flush()
+        push(reasoningItem(`rs_fake_${ctx.id}_${output.length}`, undefined, event.data))
+        return
+      }
+      const kind = event.type === "reasoning" ? "reasoning" : "message"
       if (text?.kind !== kind) {
         flush()
-        text = { kind, id: `${kind === "message" ? "msg" : "rs"}_fake_${ctx.id}_${output.length}`, pieces: [] }
+        const signature = kind === "reasoning" && encrypted ? blockSignature(events, index) : undefined
+        text = { kind, id: `${kind === "message" ? "msg" : "rs"}_fake_${ctx.id}_${output.length}`, pieces: [], encrypted: signature }
       }
-      text.pieces.push(event.text)
-    }
+      text.pieces.push(event.type === "json" ? event.json : event.text)
+      if (event.type === "reasoning" && event.signature !== undefined) flush()
+    })
     flush()
     return responseObject(ctx, {
       status: status(ctx.finishReason),
@@ -273,7 +346,7 @@ export const openaiResponses: Wire = {
       usage: usageObject(ctx)
     })
   },
-  errorBody: (code) => ({ error: openAiError(code) }),
+  errorBody: (code, _headers, message, param) => ({ error: openAiError(code, message, param) }),
   errorEventStatus: (kind) => (kind === "rate_limit" ? 429 : kind === "overloaded" ? 503 : 500),
   replayFrame: (payload) => {
     const type = payloadType(payload)

@@ -13,6 +13,10 @@ export interface RenderContext {
   readonly created: number
   /** Sequence numbers already used (Responses), for faults injected into a replay. */
   readonly seqStart?: number
+  /** The script's events, in order (empty for a replay): lets a renderer look ahead within a block. */
+  readonly events: ReadonlyArray<ScriptEvent>
+  /** Called when an output item that requires a reasoning item is issued (Responses; for request checks). */
+  readonly requireReasoning?: (itemId: string, reasoningId: string) => void
 }
 
 /** Renders one streamed response, frame by frame. Stateful; one per response. */
@@ -41,8 +45,8 @@ export interface Wire {
   stream(ctx: RenderContext): StreamRenderer
   /** The body of a non-streamed response. */
   complete(ctx: RenderContext, events: ReadonlyArray<ScriptEvent>): unknown
-  /** The provider's error body for an HTTP status. */
-  errorBody(status: number, headers: Readonly<Record<string, string>>): unknown
+  /** The provider's error body for an HTTP status; `message` (and OpenAI's `param`) replace the default text. */
+  errorBody(status: number, headers: Readonly<Record<string, string>>, message?: string, param?: string): unknown
   /** HTTP status of a non-streamed response that hit an `errorEvent` fault of this kind. */
   errorEventStatus(kind: ErrorEventKind): number
   /** Frame one raw recorded payload, byte for byte. */
@@ -66,6 +70,12 @@ export const splitText = (text: string, n: number): Array<string> => {
     start = end
   }
   return pieces
+}
+
+/** The tool an Anthropic request forces (`tool_choice: { type: "tool", name }`), if any. */
+export const forcedToolName = (body: unknown): string | undefined => {
+  const choice = (body as { tool_choice?: { type?: unknown; name?: unknown } } | undefined)?.tool_choice
+  return choice?.type === "tool" && typeof choice.name === "string" ? choice.name : undefined
 }
 
 /** Parses tool-call argument text into an object; invalid or non-object JSON becomes `{}`. */

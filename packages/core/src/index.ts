@@ -4,6 +4,11 @@
 export * from "./Acquire.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as Capabilities from "./Capabilities.js"
+
+/**
  * @since 0.1.0
  */
 export * as ChatRequest from "./ChatRequest.js"

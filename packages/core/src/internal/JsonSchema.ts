@@ -21,14 +21,19 @@ const AnySchema = Schema.declare(
 )
 
 /**
- * Derive the JSON Schema of an `effect/Schema`. The `$schema` key is left
- * out: Gemini refuses it and no provider needs it.
+ * Derive the JSON Schema of an `effect/Schema`, as `@effect/ai` does: no
+ * `$schema` key (Gemini refuses it) and no top-level `$ref` for a Schema with
+ * an identifier (OpenAI's strict mode and Gemini want the object itself);
+ * nested definitions stay under `$defs`.
  *
  * @internal
  */
 export const fromSchema = (schema: Schema.Schema.All): JsonObject => {
-  const { $schema: _, ...rest } = JSONSchema.make(schema as Schema.Schema<any, any, never>) as unknown as Record<string, unknown>
-  return rest
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const root = JSONSchema.fromAST(schema.ast, { definitions, topLevelReferenceStrategy: "skip" })
+  const out = { ...(root as unknown as Record<string, unknown>) }
+  if (Object.keys(definitions).length > 0) out.$defs = definitions
+  return out
 }
 
 const FromSchema = Schema.transformOrFail(AnySchema, JsonObject, {

@@ -197,14 +197,16 @@ const partsOf = (
     const mark = marks[i]!
     switch (mark.kind) {
       case "text":
-        parts.push({ type: "text", text: text.slice(mark.start, textEnds[i]) })
+        // The whole text (the common case) is not sliced: a slice flattens
+        // the string the deltas built, an O(length) copy.
+        parts.push({ type: "text", text: mark.start === 0 && textEnds[i] === text.length ? text : text.slice(mark.start, textEnds[i]) })
         break
       case "reasoning": {
         const end = mark.end ?? nextReasoningStart(marks, i, reasoning.length)
         const { _tag: _, provider, ...data } = mark.data ?? { _tag: "ReasoningEnd", provider: undefined }
         parts.push({
           type: "reasoning",
-          text: reasoning.slice(mark.start, end),
+          text: mark.start === 0 && end === reasoning.length ? reasoning : reasoning.slice(mark.start, end),
           ...data,
           ...(provider === undefined ? {} : { provider })
         })

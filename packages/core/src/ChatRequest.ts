@@ -28,19 +28,19 @@ const Base64 = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9+/]*={0,2}$/, {
     message: () => "data must be base64 text (without a `data:` URL prefix)"
   })
-)
+).annotations({ identifier: "Base64" })
 
 const Url = Schema.String.pipe(
   Schema.filter((s) => URL.canParse(s), { message: () => "url must be an absolute URL (https:, http: or data:)" })
-)
+).annotations({ identifier: "Url" })
 
 const MediaType = Schema.String.pipe(
   Schema.pattern(/^[\w.+-]+\/[\w.+-]+$/, { message: () => "mediaType must be a media type such as image/png" })
-)
+).annotations({ identifier: "MediaType" })
 
 const ToolName = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/, { message: () => "a tool name is 1 to 64 letters, digits, '_' or '-'" })
-)
+).annotations({ identifier: "ToolName" })
 
 /**
  * A piece of text.
@@ -48,7 +48,9 @@ const ToolName = Schema.String.pipe(
  * @since 0.2.0
  * @category parts
  */
-export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }).annotations({
+  identifier: "TextPart"
+})
 
 /**
  * An image: base64 `data` with its `mediaType`, or a `url` the provider fetches.
@@ -57,8 +59,12 @@ export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Sche
  * @category parts
  */
 export const ImagePart = Schema.Union(
-  Schema.Struct({ type: Schema.Literal("image"), mediaType: MediaType, data: Base64 }),
-  Schema.Struct({ type: Schema.Literal("image"), url: Url, mediaType: Schema.optional(MediaType) })
+  Schema.Struct({ type: Schema.Literal("image"), mediaType: MediaType, data: Base64 }).annotations({
+    identifier: "ImagePart (data)"
+  }),
+  Schema.Struct({ type: Schema.Literal("image"), url: Url, mediaType: Schema.optional(MediaType) }).annotations({
+    identifier: "ImagePart (url)"
+  })
 )
 
 /**
@@ -73,13 +79,13 @@ export const FilePart = Schema.Union(
     mediaType: MediaType,
     data: Base64,
     filename: Schema.optional(Schema.String)
-  }),
+  }).annotations({ identifier: "FilePart (data)" }),
   Schema.Struct({
     type: Schema.Literal("file"),
     mediaType: MediaType,
     url: Url,
     filename: Schema.optional(Schema.String)
-  })
+  }).annotations({ identifier: "FilePart (url)" })
 )
 
 /**
@@ -102,7 +108,7 @@ export const ReasoningPart = Schema.Struct({
   id: Schema.optional(Schema.String),
   encryptedContent: Schema.optional(Schema.String),
   provider: Schema.optional(Schema.String)
-})
+}).annotations({ identifier: "ReasoningPart" })
 
 /**
  * A tool call the assistant made. `signature` is an opaque token the provider
@@ -117,7 +123,7 @@ export const ToolCallPart = Schema.Struct({
   name: Schema.String,
   arguments: Schema.Unknown,
   signature: Schema.optional(Schema.String)
-})
+}).annotations({ identifier: "ToolCallPart" })
 
 /**
  * What a user message may hold.
@@ -173,7 +179,7 @@ export const ToolCall = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   arguments: Schema.Unknown
-})
+}).annotations({ identifier: "ToolCall" })
 
 /**
  * @since 0.1.0
@@ -187,7 +193,7 @@ export const UserMessage = Schema.Struct({
   role: Schema.Literal("user"),
   content: Schema.Union(Schema.String, Schema.Array(UserPart).pipe(Schema.minItems(1, nonEmpty))),
   cache: Cache
-})
+}).annotations({ identifier: "UserMessage" })
 
 /**
  * An assistant turn: a string, or its parts in order (text, reasoning, tool
@@ -201,7 +207,7 @@ export const AssistantMessage = Schema.Struct({
   content: Schema.Union(Schema.String, Schema.Array(AssistantPart)),
   toolCalls: Schema.optional(Schema.Array(ToolCall)),
   cache: Cache
-})
+}).annotations({ identifier: "AssistantMessage" })
 
 /**
  * The result of a tool call, answering the assistant's call `toolCallId`.
@@ -215,7 +221,7 @@ export const ToolResultMessage = Schema.Struct({
   content: Schema.Union(Schema.String, Schema.Array(ToolResultPart).pipe(Schema.minItems(1, nonEmpty))),
   isError: Schema.optional(Schema.Boolean),
   cache: Cache
-})
+}).annotations({ identifier: "ToolResultMessage" })
 
 /** @since 0.2.0 */
 export type UserMessage = typeof UserMessage.Type
@@ -246,7 +252,7 @@ export const Tool = Schema.Struct({
   description: Schema.optional(Schema.String),
   parameters: JsonSchemaInput,
   cache: Cache
-})
+}).annotations({ identifier: "Tool" })
 
 /**
  * A tool after decoding: `parameters` is always the JSON Schema object.
@@ -301,7 +307,7 @@ export const Reasoning = Schema.Struct({
   budgetTokens: Schema.optional(
     Schema.Int.pipe(Schema.positive({ message: () => "reasoning.budgetTokens must be a positive integer" }))
   )
-})
+}).annotations({ identifier: "Reasoning" })
 
 /** @since 0.2.0 */
 export type Reasoning = typeof Reasoning.Type
@@ -318,7 +324,7 @@ export const ProviderOptions = Schema.Struct({
   openai: Schema.optional(JsonObject),
   google: Schema.optional(JsonObject),
   ollama: Schema.optional(JsonObject)
-})
+}).annotations({ identifier: "ProviderOptions" })
 
 /** @since 0.2.0 */
 export type ProviderOptions = typeof ProviderOptions.Type
@@ -328,7 +334,9 @@ export type ProviderOptions = typeof ProviderOptions.Type
  *
  * @since 0.2.0
  */
-export const SystemPrompt = Schema.Struct({ text: Schema.String, cache: Cache })
+export const SystemPrompt = Schema.Struct({ text: Schema.String, cache: Cache }).annotations({
+  identifier: "SystemPrompt"
+})
 
 /** @since 0.2.0 */
 export type SystemPrompt = typeof SystemPrompt.Type
@@ -349,7 +357,7 @@ const Fields = Schema.Struct({
   responseFormat: Schema.optional(ResponseFormat),
   reasoning: Schema.optional(Reasoning),
   providerOptions: Schema.optional(ProviderOptions)
-})
+}).annotations({ identifier: "ChatRequest" })
 
 const checkTools = (request: typeof Fields.Type): string | undefined => {
   const names = new Set<string>()
@@ -368,7 +376,9 @@ const checkTools = (request: typeof Fields.Type): string | undefined => {
 /**
  * @since 0.1.0
  */
-export const ChatRequest = Fields.pipe(Schema.filter((request) => checkTools(request)))
+export const ChatRequest = Fields.pipe(
+  Schema.filter((request) => checkTools(request), { identifier: "ChatRequest (tools and toolChoice)" })
+)
 
 /**
  * A request after decoding: what adapters receive. Tool and response-format

@@ -16,7 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
-import { DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
+import { capabilities, DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
 
 /**
  * @since 0.1.0
@@ -99,6 +99,7 @@ export const make = (options: Options): Provider.Provider => {
 
   return Provider.make({
     name: PROVIDER,
+    capabilities,
     stream: (request) => {
       if (request.temperature !== undefined && request.temperature > 1) {
         return Stream.fail(

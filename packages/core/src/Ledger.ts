@@ -28,6 +28,32 @@ export type Outcome = "completed" | "failed" | "cancelled"
 export interface TokenCount {
   readonly inputTokens: number
   readonly outputTokens: number
+  /** The usage detail (see `StreamEvent.Usage`), present once some was recorded. */
+  readonly cachedInputTokens?: number
+  readonly cacheWriteTokens?: number
+  readonly reasoningTokens?: number
+}
+
+/**
+ * The usage detail a decoder may record with its token counts.
+ *
+ * @since 0.2.0
+ */
+export interface UsageDetail {
+  readonly cachedInputTokens?: number | undefined
+  readonly cacheWriteTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}
+
+const DETAIL = ["cachedInputTokens", "cacheWriteTokens", "reasoningTokens"] as const
+
+type Detail = { -readonly [K in (typeof DETAIL)[number]]: number }
+
+const withDetail = (inputTokens: number, outputTokens: number, detail: Detail | undefined): TokenCount => {
+  if (detail === undefined) return { inputTokens, outputTokens }
+  const out: { -readonly [K in keyof TokenCount]: TokenCount[K] } = { inputTokens, outputTokens }
+  for (const key of DETAIL) if (detail[key] > 0) out[key] = detail[key]
+  return out
 }
 
 /**
@@ -64,7 +90,8 @@ export interface Snapshot {
 export interface Entry {
   readonly id: number
   readonly isReleased: boolean
-  readonly recordUsage: (inputTokens: number, outputTokens: number) => void
+  /** The counts so far (not increments); `detail` likewise. */
+  readonly recordUsage: (inputTokens: number, outputTokens: number, detail?: UsageDetail) => void
   readonly release: (outcome: Outcome) => boolean
 }
 
@@ -86,6 +113,7 @@ export interface Service {
 class EntryImpl implements Entry {
   usageIn = 0
   usageOut = 0
+  detail: Detail | undefined = undefined
   isReleased = false
   constructor(
     readonly ledger: LedgerImpl,
@@ -94,11 +122,20 @@ class EntryImpl implements Entry {
     readonly model: string,
     readonly openedAt: Date
   ) {}
-  recordUsage = (inputTokens: number, outputTokens: number): void => {
+  recordUsage = (inputTokens: number, outputTokens: number, detail?: UsageDetail): void => {
     this.ledger.usageIn += inputTokens - this.usageIn
     this.ledger.usageOut += outputTokens - this.usageOut
     this.usageIn = inputTokens
     this.usageOut = outputTokens
+    if (detail === undefined) return
+    const mine = this.detail ??= { cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+    const total = this.ledger.detail ??= { cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+    for (const key of DETAIL) {
+      const value = detail[key]
+      if (value === undefined) continue
+      total[key] += value - mine[key]
+      mine[key] = value
+    }
   }
   release = (outcome: Outcome): boolean => {
     if (this.isReleased) {
@@ -118,6 +155,7 @@ class LedgerImpl implements Service {
   doubles = 0
   usageIn = 0
   usageOut = 0
+  detail: Detail | undefined = undefined
   readonly outcomes: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 }
   readonly live = new Map<number, EntryImpl>()
   waiters = new Set<() => void>()
@@ -142,13 +180,13 @@ class LedgerImpl implements Service {
     opened: this.opened,
     released: this.released,
     outcomes: { ...this.outcomes },
-    usage: { inputTokens: this.usageIn, outputTokens: this.usageOut },
+    usage: withDetail(this.usageIn, this.usageOut, this.detail),
     live: Array.from(this.live.values(), (e) => ({
       id: e.id,
       provider: e.provider,
       model: e.model,
       openedAt: e.openedAt,
-      usage: { inputTokens: e.usageIn, outputTokens: e.usageOut }
+      usage: withDetail(e.usageIn, e.usageOut, e.detail)
     }))
   })
   onNoneLive = (listener: () => void): () => void => {

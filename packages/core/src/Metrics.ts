@@ -74,7 +74,9 @@ export const errors = Metric.counter("streamvisor_errors", {
 })
 
 /**
- * Tagged with `direction`: input or output. Includes streams cut short.
+ * Tagged with `direction`: input or output, and the detail of those where the
+ * provider reports it: cached_input, cache_write, reasoning. Includes streams
+ * cut short.
  *
  * @since 0.1.0
  */
@@ -95,6 +97,9 @@ interface Tagged {
   readonly timeToFirstEvent: typeof timeToFirstEvent
   readonly inputTokens: Metric.Metric.Counter<number>
   readonly outputTokens: Metric.Metric.Counter<number>
+  readonly cachedInputTokens: Metric.Metric.Counter<number>
+  readonly cacheWriteTokens: Metric.Metric.Counter<number>
+  readonly reasoningTokens: Metric.Metric.Counter<number>
   readonly errors: Map<string, Metric.Metric.Counter<number>>
 }
 
@@ -117,6 +122,9 @@ const tagged = (provider: string): Tagged => {
       timeToFirstEvent: Metric.tagged(timeToFirstEvent, "provider", provider),
       inputTokens: Metric.tagged(tokensOf, "direction", "input"),
       outputTokens: Metric.tagged(tokensOf, "direction", "output"),
+      cachedInputTokens: Metric.tagged(tokensOf, "direction", "cached_input"),
+      cacheWriteTokens: Metric.tagged(tokensOf, "direction", "cache_write"),
+      reasoningTokens: Metric.tagged(tokensOf, "direction", "reasoning"),
       errors: new Map()
     }
     byProvider.set(provider, metrics)
@@ -148,6 +156,9 @@ export interface StreamStats {
   readonly errorTag: string | undefined
   readonly inputTokens: number
   readonly outputTokens: number
+  readonly cachedInputTokens?: number | undefined
+  readonly cacheWriteTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
 }
 
 /** @internal */
@@ -163,5 +174,9 @@ export const recordRelease = (stats: StreamStats): Effect.Effect<void> =>
     if (stats.errorTag !== undefined) updates.push(Metric.increment(errorsOf(metrics, stats.provider, stats.errorTag)))
     if (stats.inputTokens > 0) updates.push(Metric.incrementBy(metrics.inputTokens, stats.inputTokens))
     if (stats.outputTokens > 0) updates.push(Metric.incrementBy(metrics.outputTokens, stats.outputTokens))
+    const { cachedInputTokens: cached, cacheWriteTokens: written, reasoningTokens: reasoning } = stats
+    if (cached !== undefined && cached > 0) updates.push(Metric.incrementBy(metrics.cachedInputTokens, cached))
+    if (written !== undefined && written > 0) updates.push(Metric.incrementBy(metrics.cacheWriteTokens, written))
+    if (reasoning !== undefined && reasoning > 0) updates.push(Metric.incrementBy(metrics.reasoningTokens, reasoning))
     return Effect.all(updates, { discard: true })
   })

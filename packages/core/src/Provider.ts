@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Stream from "effect/Stream"
+import * as Capabilities from "./Capabilities.js"
 import * as ChatRequest from "./ChatRequest.js"
 import type { LlmError } from "./LlmError.js"
 import { Disconnected } from "./LlmError.js"
@@ -22,22 +23,46 @@ export interface Provider {
   /** A short name: "anthropic", "openai", "google", "ollama", or a policy's. */
   readonly name: string
   /** Stream one answer. The request is validated before any connection opens. */
-  readonly stream: (request: ChatRequest.ChatRequest) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
+  readonly stream: (request: ChatRequest.Input) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
   /** The whole answer at once: a fold of `stream`. */
-  readonly generate: (request: ChatRequest.ChatRequest) => Effect.Effect<Generation, LlmError>
+  readonly generate: (request: ChatRequest.Input) => Effect.Effect<Generation, LlmError>
+}
+
+/**
+ * Token usage with the detail the provider reported (see `StreamEvent.Usage`).
+ *
+ * @since 0.2.0
+ */
+export interface Usage extends StreamEvent.UsageDetail {
+  readonly inputTokens: number
+  readonly outputTokens: number
 }
 
 /**
  * A whole answer, as `generate` returns it.
+ *
+ * - `text`, `reasoning`: all the text and all the reasoning text, joined.
+ * - `toolCalls`: the complete calls, in order (with Gemini's `signature`).
+ * - `parts`: the answer in the order the model produced it — reasoning blocks
+ *   with their signatures, text, tool calls — ready to go back in history
+ *   (see {@link toMessages}).
+ * - `metadata`: every `ProviderMetadata` event (citations, grounding…).
  *
  * @since 0.1.0
  */
 export interface Generation {
   readonly text: string
   readonly reasoning: string
-  readonly toolCalls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly arguments: unknown }>
-  readonly usage: { readonly inputTokens: number; readonly outputTokens: number } | undefined
+  readonly toolCalls: ReadonlyArray<{
+    readonly id: string
+    readonly name: string
+    readonly arguments: unknown
+    readonly signature?: string | undefined
+  }>
+  readonly usage: Usage | undefined
   readonly finish: StreamEvent.Finish
+  readonly parts: ReadonlyArray<ChatRequest.AssistantPart>
+  readonly metadata: ReadonlyArray<StreamEvent.ProviderMetadata>
 }
 
 /**
@@ -48,9 +73,18 @@ export interface Generation {
  */
 export class LlmProvider extends Context.Tag("@streamvisor/core/LlmProvider")<LlmProvider, Provider>() {}
 
+const usageOf = (event: StreamEvent.Usage): Usage => {
+  const { _tag: _, ...usage } = event
+  return usage
+}
+
 /**
  * Fold a stream of events into a `Generation`. A stream that ends without a
  * `Finish` fails with `Disconnected`.
+ *
+ * Text and reasoning are appended to two strings; a part only records where
+ * its slice starts, and the slices are cut once at the end — so a delta costs
+ * one string append and one comparison, as before parts existed.
  *
  * @since 0.1.0
  */
@@ -61,24 +95,59 @@ export const collect = <R>(
   Effect.suspend(() => {
     let text = ""
     let reasoning = ""
-    const toolCalls: Array<{ id: string; name: string; arguments: unknown }> = []
+    const toolCalls: Array<Generation["toolCalls"][number]> = []
     let usage: Generation["usage"] = undefined
     let finish: StreamEvent.Finish | undefined = undefined
+    let metadata: Array<StreamEvent.ProviderMetadata> | undefined = undefined
+    // Parts as marks: a text or reasoning part holds the offset where it
+    // starts in `text` / `reasoning`; it ends where the next one of its kind
+    // starts (or at the end).
+    const marks: Array<Mark> = []
+    let open: "text" | "reasoning" | undefined = undefined
     return Stream.runForEachChunk(events, (chunk) =>
       Effect.sync(() => {
         for (const event of chunk) {
           switch (event._tag) {
             case "TextDelta":
+              if (open !== "text") {
+                marks.push({ kind: "text", start: text.length })
+                open = "text"
+              }
               text += event.text
               break
             case "ReasoningDelta":
+              if (open !== "reasoning") {
+                marks.push({ kind: "reasoning", start: reasoning.length, end: undefined })
+                open = "reasoning"
+              }
               reasoning += event.text
               break
-            case "ToolCallEnd":
-              toolCalls.push({ id: event.id, name: event.name, arguments: event.arguments })
+            case "ReasoningEnd": {
+              let mark = marks.at(-1)
+              if (open !== "reasoning" || mark === undefined || mark.kind !== "reasoning") {
+                // A block with no text (redacted, or a bare signature).
+                mark = { kind: "reasoning", start: reasoning.length, end: undefined }
+                marks.push(mark)
+              }
+              mark.end = reasoning.length
+              mark.data = event
+              open = undefined
               break
+            }
+            case "ToolCallEnd": {
+              const call = event.signature === undefined
+                ? { id: event.id, name: event.name, arguments: event.arguments }
+                : { id: event.id, name: event.name, arguments: event.arguments, signature: event.signature }
+              toolCalls.push(call)
+              marks.push({ kind: "tool-call", index: toolCalls.length - 1 })
+              open = undefined
+              break
+            }
             case "Usage":
-              usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens }
+              usage = usageOf(event)
+              break
+            case "ProviderMetadata":
+              ;(metadata ??= []).push(event)
               break
             case "Finish":
               finish = event
@@ -89,10 +158,105 @@ export const collect = <R>(
         Effect.flatMap(() =>
           finish === undefined
             ? Effect.fail(new Disconnected({ provider, message: `${provider}: stream ended without a finish` }))
-            : Effect.succeed<Generation>({ text, reasoning, toolCalls, usage, finish })
+            : Effect.succeed<Generation>({
+              text,
+              reasoning,
+              toolCalls,
+              usage,
+              finish,
+              parts: partsOf(marks, text, reasoning, toolCalls),
+              metadata: metadata ?? []
+            })
         )
       )
   })
+
+type Mark =
+  | { readonly kind: "text"; readonly start: number }
+  | { readonly kind: "reasoning"; readonly start: number; end: number | undefined; data?: StreamEvent.ReasoningEnd }
+  | { readonly kind: "tool-call"; readonly index: number }
+
+const partsOf = (
+  marks: ReadonlyArray<Mark>,
+  text: string,
+  reasoning: string,
+  toolCalls: Generation["toolCalls"]
+): Array<ChatRequest.AssistantPart> => {
+  const parts: Array<ChatRequest.AssistantPart> = []
+  // Where each text part ends: the start of the next text part, or the end.
+  let nextText = text.length
+  const textEnds: Array<number> = []
+  for (let i = marks.length - 1; i >= 0; i--) {
+    const mark = marks[i]!
+    if (mark.kind === "text") {
+      textEnds[i] = nextText
+      nextText = mark.start
+    }
+  }
+  for (let i = 0; i < marks.length; i++) {
+    const mark = marks[i]!
+    switch (mark.kind) {
+      case "text":
+        // The whole text (the common case) is not sliced: a slice flattens
+        // the string the deltas built, an O(length) copy.
+        parts.push({ type: "text", text: mark.start === 0 && textEnds[i] === text.length ? text : text.slice(mark.start, textEnds[i]) })
+        break
+      case "reasoning": {
+        const end = mark.end ?? nextReasoningStart(marks, i, reasoning.length)
+        const { _tag: _, provider, ...data } = mark.data ?? { _tag: "ReasoningEnd", provider: undefined }
+        parts.push({
+          type: "reasoning",
+          text: mark.start === 0 && end === reasoning.length ? reasoning : reasoning.slice(mark.start, end),
+          ...data,
+          ...(provider === undefined ? {} : { provider })
+        })
+        break
+      }
+      case "tool-call": {
+        const call = toolCalls[mark.index]!
+        parts.push({ type: "tool-call", ...call })
+        break
+      }
+    }
+  }
+  return parts
+}
+
+const nextReasoningStart = (marks: ReadonlyArray<Mark>, from: number, end: number): number => {
+  for (let i = from + 1; i < marks.length; i++) {
+    const mark = marks[i]!
+    if (mark.kind === "reasoning") return mark.start
+  }
+  return end
+}
+
+/**
+ * The assistant message to append to history after a `Generation`: its parts
+ * in order, so reasoning signatures and tool calls go back exactly as they
+ * came. A text-only answer is a string `content`; an empty answer is no
+ * message at all (providers refuse empty assistant turns).
+ *
+ * @example
+ * ```ts
+ * import { ChatRequest, Provider } from "@streamvisor/core"
+ * import { Effect } from "effect"
+ *
+ * declare const claude: Provider.Provider
+ * const turn = (history: ReadonlyArray<ChatRequest.Message>) =>
+ *   Effect.map(claude.generate({ model: "claude-sonnet-4-5", messages: history }), (generation) => [
+ *     ...history,
+ *     ...Provider.toMessages(generation)
+ *   ])
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const toMessages = (generation: Pick<Generation, "parts">): ReadonlyArray<ChatRequest.AssistantMessage> => {
+  const parts = generation.parts
+  if (parts.length === 0) return []
+  if (parts.length === 1 && parts[0]!.type === "text") return [{ role: "assistant", content: parts[0]!.text }]
+  return [{ role: "assistant", content: parts }]
+}
 
 const annotateChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>) => {
   let annotations: Record<string, unknown> | undefined
@@ -137,19 +301,20 @@ export const traced = (
 
 /**
  * Build a `Provider` from its streaming function. The request is validated
- * with the `ChatRequest` schema first (a failure is `InvalidRequest`, before
- * any connection opens), and `generate` is derived as a fold of `stream`.
+ * with the `ChatRequest` schema first, then checked against the provider's
+ * `capabilities` (a failure is `InvalidRequest`, before any connection
+ * opens), and `generate` is derived as a fold of `stream`.
  *
  * @example
  * ```ts
- * import { Provider, StreamEvent } from "@streamvisor/core"
+ * import { ChatRequest, Provider, StreamEvent } from "@streamvisor/core"
  * import { Stream } from "effect"
  *
  * const echo = Provider.make({
  *   name: "echo",
  *   stream: (request) =>
  *     Stream.make(
- *       StreamEvent.textDelta(request.messages.at(-1)!.content),
+ *       StreamEvent.textDelta(ChatRequest.text(request.messages.at(-1)!.content)),
  *       StreamEvent.finish("stop", "stop")
  *     )
  * })
@@ -160,11 +325,18 @@ export const traced = (
  */
 export const make = (options: {
   readonly name: string
+  /** What the provider can take beyond plain text; default: everything ({@link Capabilities.all}). */
+  readonly capabilities?: Capabilities.Capabilities | undefined
   readonly stream: (request: ChatRequest.ChatRequest) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
 }): Provider => {
-  const stream = (request: ChatRequest.ChatRequest) =>
+  const capabilities = options.capabilities ?? Capabilities.all
+  const stream = (request: ChatRequest.Input) =>
     Stream.unwrap(
-      Effect.map(ChatRequest.decode(options.name, request), (valid) => traced(options.name, valid, options.stream(valid)))
+      Effect.map(
+        Effect.flatMap(ChatRequest.decode(options.name, request), (valid) =>
+          Capabilities.validate(options.name, capabilities, valid)),
+        (valid) => traced(options.name, valid, options.stream(valid))
+      )
     )
   return {
     name: options.name,
@@ -188,9 +360,9 @@ export const make = (options: {
  * @since 0.1.0
  */
 export const stream: {
-  (request: ChatRequest.ChatRequest): (self: Provider) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
-  (self: Provider, request: ChatRequest.ChatRequest): Stream.Stream<StreamEvent.StreamEvent, LlmError>
-} = dual(2, (self: Provider, request: ChatRequest.ChatRequest) => self.stream(request))
+  (request: ChatRequest.Input): (self: Provider) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
+  (self: Provider, request: ChatRequest.Input): Stream.Stream<StreamEvent.StreamEvent, LlmError>
+} = dual(2, (self: Provider, request: ChatRequest.Input) => self.stream(request))
 
 /**
  * The whole answer from a provider.
@@ -198,9 +370,9 @@ export const stream: {
  * @since 0.1.0
  */
 export const generate: {
-  (request: ChatRequest.ChatRequest): (self: Provider) => Effect.Effect<Generation, LlmError>
-  (self: Provider, request: ChatRequest.ChatRequest): Effect.Effect<Generation, LlmError>
-} = dual(2, (self: Provider, request: ChatRequest.ChatRequest) => self.generate(request))
+  (request: ChatRequest.Input): (self: Provider) => Effect.Effect<Generation, LlmError>
+  (self: Provider, request: ChatRequest.Input): Effect.Effect<Generation, LlmError>
+} = dual(2, (self: Provider, request: ChatRequest.Input) => self.generate(request))
 
 /**
  * A provider that always asks for `model`, whatever the request says. Use it

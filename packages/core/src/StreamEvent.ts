@@ -60,15 +60,61 @@ export const ToolCallDelta = Schema.TaggedStruct("ToolCallDelta", { id: Schema.S
 export const ToolCallEnd = Schema.TaggedStruct("ToolCallEnd", {
   id: Schema.String,
   name: Schema.String,
-  arguments: Schema.Unknown
+  arguments: Schema.Unknown,
+  /** An opaque token the provider attached to the call (Gemini's thought signature), absent otherwise. */
+  signature: Schema.optional(Schema.String)
 })
 
 /**
- * Token usage as last reported by the provider.
+ * The end of a block of reasoning: the `ReasoningDelta`s since the previous
+ * `ReasoningEnd` (or the start) form one block, and this event carries the
+ * provider's opaque data for it, which must go back unchanged on the next turn:
+ * `signature` (Anthropic thinking signature, Gemini thought signature),
+ * `redactedData` (Anthropic redacted thinking: a block with no text), `id` and
+ * `encryptedContent` (an OpenAI Responses reasoning item). `provider` is the
+ * adapter's name. `Provider.collect` turns each block into a reasoning part.
+ *
+ * @since 0.2.0
+ */
+export const ReasoningEnd = Schema.TaggedStruct("ReasoningEnd", {
+  provider: Schema.String,
+  signature: Schema.optional(Schema.String),
+  redactedData: Schema.optional(Schema.String),
+  id: Schema.optional(Schema.String),
+  encryptedContent: Schema.optional(Schema.String)
+})
+
+/**
+ * Token usage as last reported by the provider. `inputTokens` counts every
+ * input token, cached or not; `cachedInputTokens` (read from the cache) and
+ * `cacheWriteTokens` (written to it) are the parts of it the provider reports.
+ * `outputTokens` counts every output token; `reasoningTokens` is the part spent
+ * on reasoning. The detail fields are absent where a provider does not report them.
  *
  * @since 0.1.0
  */
-export const Usage = Schema.TaggedStruct("Usage", { inputTokens: Schema.Number, outputTokens: Schema.Number })
+export const Usage = Schema.TaggedStruct("Usage", {
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.optional(Schema.Number),
+  cacheWriteTokens: Schema.optional(Schema.Number),
+  reasoningTokens: Schema.optional(Schema.Number)
+})
+
+/**
+ * What a provider returns beyond the answer, kept rather than dropped:
+ * `kind` says what it is and `data` is the provider's own value. The kinds
+ * adapters emit: `"citations"` (Anthropic citations, OpenAI annotations),
+ * `"grounding"` (Gemini grounding metadata), `"safety"` (Gemini safety
+ * ratings), `"response"` (the provider's response id and model version).
+ *
+ * @since 0.2.0
+ */
+export const ProviderMetadata = Schema.TaggedStruct("ProviderMetadata", {
+  provider: Schema.String,
+  kind: Schema.String,
+  data: Schema.Unknown
+})
 
 /**
  * The last event of every stream that succeeds. `raw` is the provider's own
@@ -90,7 +136,9 @@ export const StreamEvent = Schema.Union(
   ToolCallStart,
   ToolCallDelta,
   ToolCallEnd,
+  ReasoningEnd,
   Usage,
+  ProviderMetadata,
   Finish
 )
 
@@ -118,6 +166,24 @@ export type ToolCallEnd = typeof ToolCallEnd.Type
  * @since 0.1.0
  */
 export type Usage = typeof Usage.Type
+/**
+ * @since 0.2.0
+ */
+export type ReasoningEnd = typeof ReasoningEnd.Type
+/**
+ * @since 0.2.0
+ */
+export type ProviderMetadata = typeof ProviderMetadata.Type
+/**
+ * The detail fields of `Usage`.
+ *
+ * @since 0.2.0
+ */
+export interface UsageDetail {
+  readonly cachedInputTokens?: number | undefined
+  readonly cacheWriteTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}
 /**
  * @since 0.1.0
  */
@@ -154,20 +220,41 @@ export const toolCallDelta = (id: string, argumentsDelta: string): ToolCallDelta
 /**
  * @since 0.1.0
  */
-export const toolCallEnd = (id: string, name: string, args: unknown): ToolCallEnd => ({
-  _tag: "ToolCallEnd",
-  id,
-  name,
-  arguments: args
-})
+export const toolCallEnd = (id: string, name: string, args: unknown, signature?: string): ToolCallEnd =>
+  signature === undefined
+    ? { _tag: "ToolCallEnd", id, name, arguments: args }
+    : { _tag: "ToolCallEnd", id, name, arguments: args, signature }
 
 /**
+ * @since 0.2.0
+ */
+export const reasoningEnd = (
+  provider: string,
+  data?: Omit<ReasoningEnd, "_tag" | "provider">
+): ReasoningEnd => ({ _tag: "ReasoningEnd", provider, ...data })
+
+/**
+ * `Usage`; the detail fields are set only when given.
+ *
  * @since 0.1.0
  */
-export const usage = (inputTokens: number, outputTokens: number): Usage => ({
-  _tag: "Usage",
-  inputTokens,
-  outputTokens
+export const usage = (inputTokens: number, outputTokens: number, detail?: UsageDetail): Usage => {
+  if (detail === undefined) return { _tag: "Usage", inputTokens, outputTokens }
+  const out: { -readonly [K in keyof Usage]: Usage[K] } = { _tag: "Usage", inputTokens, outputTokens }
+  if (detail.cachedInputTokens !== undefined) out.cachedInputTokens = detail.cachedInputTokens
+  if (detail.cacheWriteTokens !== undefined) out.cacheWriteTokens = detail.cacheWriteTokens
+  if (detail.reasoningTokens !== undefined) out.reasoningTokens = detail.reasoningTokens
+  return out
+}
+
+/**
+ * @since 0.2.0
+ */
+export const providerMetadata = (provider: string, kind: string, data: unknown): ProviderMetadata => ({
+  _tag: "ProviderMetadata",
+  provider,
+  kind,
+  data
 })
 
 /**

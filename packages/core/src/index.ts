@@ -4,9 +4,19 @@
 export * from "./Acquire.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as Capabilities from "./Capabilities.js"
+
+/**
  * @since 0.1.0
  */
 export * as ChatRequest from "./ChatRequest.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as InvalidOutput from "./InvalidOutput.js"
 
 /**
  * @since 0.1.0
@@ -27,6 +37,11 @@ export * as Provider from "./Provider.js"
  * @since 0.1.0
  */
 export * as StreamEvent from "./StreamEvent.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as StructuredOutput from "./StructuredOutput.js"
 
 /**
  * @since 0.1.0

@@ -24,7 +24,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import * as Errors from "./internal/Errors.js"
-import { toGenerateContentRequest } from "./internal/Request.js"
+import { capabilities, toGenerateContentRequest } from "./internal/Request.js"
 
 /**
  * Options shared by every way of building the adapter.
@@ -144,7 +144,7 @@ export const make = (options: Options): Provider.Provider => {
     })
   }
 
-  return Provider.make({ name, stream })
+  return Provider.make({ name, capabilities, stream })
 }
 
 /**

@@ -9,7 +9,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { acquire, LlmError, Provider } from "@streamvisor/core"
+import { acquire, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -129,7 +129,7 @@ export const make = (options: Options = {}): Provider.Provider => {
   const mapError = Errors.mapError(scrub)
   const extra = { think: options.think, keepAlive: options.keepAlive }
 
-  const stream = (request: Parameters<Provider.Provider["stream"]>[0]) =>
+  const stream = (request: ChatRequest.ChatRequest) =>
     Stream.suspend(() => {
       let body: Request.ChatBody
       try {
@@ -151,7 +151,7 @@ export const make = (options: Options = {}): Provider.Provider => {
       })
     })
 
-  return Provider.make({ name: Errors.PROVIDER, stream })
+  return Provider.make({ name: Errors.PROVIDER, capabilities: Request.capabilities, stream })
 }
 
 /**

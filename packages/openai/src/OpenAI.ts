@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
+import { acquire, Capabilities, LlmError, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -169,7 +169,9 @@ export const make = (options: Options): Provider.Provider => {
     })
   }
 
-  return Provider.make({ name: PROVIDER, stream })
+  // Nothing beyond plain text yet, for either API: until the request model's
+  // features are mapped, each is refused before connecting rather than dropped.
+  return Provider.make({ name: PROVIDER, capabilities: Capabilities.make({ providerOptionsKey: "openai" }), stream })
 }
 
 /**

@@ -20,7 +20,7 @@
  * Runs: 25 by default; `STREAMVISOR_PROPERTY_RUNS` for more.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Ledger, Provider } from "@streamvisor/core"
+import { ChatRequest, Ledger, Provider } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Effect, Exit, Fiber, Logger, LogLevel, Option, Schedule, Scope, Stream } from "effect"
 import * as fc from "fast-check"
@@ -67,7 +67,7 @@ const makeProvider = (): Provider.Provider => {
     name: "model",
     stream: (request) => {
       const events = base.stream(request)
-      const text = request.messages[request.messages.length - 1].content
+      const text = ChatRequest.text(request.messages[request.messages.length - 1].content)
       return kindOf(text) === "die"
         ? Stream.concat(Stream.take(events, 1), Stream.die(new Error(`provider bug on ${text}`)))
         : events

@@ -4,7 +4,7 @@
  * @internal
  */
 import type Anthropic from "@anthropic-ai/sdk"
-import type { ChatRequest } from "@streamvisor/core"
+import { Capabilities, ChatRequest } from "@streamvisor/core"
 
 type ContentBlock = Anthropic.ContentBlockParam
 type ToolResult = Anthropic.ToolResultBlockParam
@@ -19,6 +19,15 @@ export type Params = Anthropic.MessageCreateParamsStreaming & { temperature?: nu
 
 /** Anthropic requires `max_tokens`; this is used when the request has none. */
 export const DEFAULT_MAX_TOKENS = 4096
+
+/**
+ * What this adapter takes beyond plain text. Nothing yet: until the request
+ * model's features are mapped to this wire format, each is refused as
+ * `InvalidRequest` before connecting rather than dropped.
+ *
+ * @internal
+ */
+export const capabilities = Capabilities.make({ providerOptionsKey: "anthropic" })
 
 /**
  * Build the streaming request body:
@@ -45,18 +54,19 @@ export const toParams = (
     switch (message.role) {
       case "user": {
         results = undefined
-        messages.push({ role: "user", content: message.content })
+        messages.push({ role: "user", content: ChatRequest.text(message.content) })
         break
       }
       case "assistant": {
         results = undefined
-        const calls = message.toolCalls
-        if (calls === undefined || calls.length === 0) {
-          messages.push({ role: "assistant", content: message.content })
+        const calls = ChatRequest.toolCalls(message)
+        const text = ChatRequest.text(message.content)
+        if (calls.length === 0) {
+          messages.push({ role: "assistant", content: text })
           break
         }
         const content: Array<ContentBlock> = []
-        if (message.content.length > 0) content.push({ type: "text", text: message.content })
+        if (text.length > 0) content.push({ type: "text", text })
         for (const call of calls) {
           content.push({ type: "tool_use", id: call.id, name: call.name, input: call.arguments ?? {} })
         }
@@ -64,7 +74,7 @@ export const toParams = (
         break
       }
       case "tool": {
-        const block: ToolResult = { type: "tool_result", tool_use_id: message.toolCallId, content: message.content }
+        const block: ToolResult = { type: "tool_result", tool_use_id: message.toolCallId, content: ChatRequest.text(message.content) }
         if (message.isError !== undefined) block.is_error = message.isError
         if (results === undefined) {
           results = [block]
@@ -82,7 +92,8 @@ export const toParams = (
     messages,
     stream: true
   }
-  if (request.system !== undefined) params.system = request.system
+  const system = ChatRequest.systemText(request)
+  if (system !== undefined) params.system = system
   if (request.temperature !== undefined) params.temperature = request.temperature
   if (request.stop !== undefined && request.stop.length > 0) params.stop_sequences = [...request.stop]
   if (request.tools !== undefined && request.tools.length > 0) {

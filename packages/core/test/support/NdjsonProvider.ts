@@ -3,14 +3,20 @@
  * only from core parts, so core's tests need no adapter package. Each test
  * passes its own undici `Agent` so it can close the pool and check sockets.
  */
-import { acquire, LlmError, Provider, StreamEvent } from "@streamvisor/core"
+import { acquire, type Capabilities, LlmError, Provider, StreamEvent } from "@streamvisor/core"
 import * as Duration from "effect/Duration"
 import { type Agent, fetch as undiciFetch } from "undici"
 
-export const make = (options: { readonly url: string; readonly agent: () => Agent; readonly name?: string }) => {
+export const make = (options: {
+  readonly url: string
+  readonly agent: () => Agent
+  readonly name?: string
+  readonly capabilities?: Capabilities.Capabilities
+}) => {
   const name = options.name ?? "ndjson"
   return Provider.make({
     name,
+    capabilities: options.capabilities,
     stream: (request) =>
       acquire<Uint8Array, StreamEvent.StreamEvent>({
         provider: name,

@@ -30,7 +30,16 @@
  * @internal
  */
 import type { Content, FunctionDeclaration, GenerateContentRequest, GenerationConfig, Part } from "@google/generative-ai"
-import type { ChatRequest } from "@streamvisor/core"
+import { Capabilities, ChatRequest } from "@streamvisor/core"
+
+/**
+ * What this adapter takes beyond plain text. Nothing yet: until the request
+ * model's features are mapped to this wire format, each is refused as
+ * `InvalidRequest` before connecting rather than dropped.
+ *
+ * @internal
+ */
+export const capabilities = Capabilities.make({ providerOptionsKey: "google" })
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -95,23 +104,22 @@ export const toGenerateContentRequest = (request: ChatRequest.ChatRequest): Gene
     switch (message.role) {
       case "user": {
         results = undefined
-        contents.push({ role: "user", parts: [{ text: message.content }] })
+        contents.push({ role: "user", parts: [{ text: ChatRequest.text(message.content) }] })
         break
       }
       case "assistant": {
         results = undefined
         const parts: Array<Part> = []
-        if (message.content !== "") parts.push({ text: message.content })
-        if (message.toolCalls !== undefined) {
-          for (const call of message.toolCalls) {
-            parts.push({ functionCall: { name: call.name, args: toArgs(call.arguments) } })
-          }
+        const text = ChatRequest.text(message.content)
+        if (text !== "") parts.push({ text })
+        for (const call of ChatRequest.toolCalls(message)) {
+          parts.push({ functionCall: { name: call.name, args: toArgs(call.arguments) } })
         }
         if (parts.length > 0) contents.push({ role: "model", parts })
         break
       }
       case "tool": {
-        const part: Part = { functionResponse: { name: message.name, response: toResponse(message.content, message.isError) } }
+        const part: Part = { functionResponse: { name: message.name, response: toResponse(ChatRequest.text(message.content), message.isError) } }
         if (results === undefined) {
           results = [part]
           contents.push({ role: "user", parts: results })
@@ -124,7 +132,8 @@ export const toGenerateContentRequest = (request: ChatRequest.ChatRequest): Gene
   }
 
   const body: GenerateContentRequest = { contents }
-  if (request.system !== undefined && request.system !== "") body.systemInstruction = request.system
+  const system = ChatRequest.systemText(request)
+  if (system !== undefined && system !== "") body.systemInstruction = system
 
   const config: GenerationConfig = {}
   let hasConfig = false

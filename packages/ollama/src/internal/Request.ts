@@ -3,9 +3,17 @@
  *
  * @internal
  */
-import type { ChatRequest } from "@streamvisor/core"
-import { LlmError } from "@streamvisor/core"
+import { Capabilities, ChatRequest, LlmError } from "@streamvisor/core"
 import { PROVIDER } from "./Errors.js"
+
+/**
+ * What this adapter takes beyond plain text. Nothing yet: until the request
+ * model's features are mapped to this wire format, each is refused as
+ * `InvalidRequest` before connecting rather than dropped.
+ *
+ * @internal
+ */
+export const capabilities = Capabilities.make({ providerOptionsKey: "ollama" })
 
 /** Ollama's `think` request field. @internal */
 export type Think = boolean | "low" | "medium" | "high"
@@ -45,20 +53,23 @@ const toArguments = (name: string, args: unknown): Record<string, unknown> => {
 const toMessage = (message: ChatRequest.Message): Record<string, unknown> => {
   switch (message.role) {
     case "user":
-      return { role: "user", content: message.content }
-    case "assistant":
-      return message.toolCalls === undefined || message.toolCalls.length === 0
-        ? { role: "assistant", content: message.content }
+      return { role: "user", content: ChatRequest.text(message.content) }
+    case "assistant": {
+      const calls = ChatRequest.toolCalls(message)
+      const content = ChatRequest.text(message.content)
+      return calls.length === 0
+        ? { role: "assistant", content }
         : {
           role: "assistant",
-          content: message.content,
-          tool_calls: message.toolCalls.map((call) => ({
+          content,
+          tool_calls: calls.map((call) => ({
             function: { name: call.name, arguments: toArguments(call.name, call.arguments) }
           }))
         }
+    }
     case "tool":
       // Ollama matches a result to its call by the tool's name; it has no call ids.
-      return { role: "tool", content: message.content, tool_name: message.name }
+      return { role: "tool", content: ChatRequest.text(message.content), tool_name: message.name }
   }
 }
 
@@ -73,9 +84,8 @@ export const toBody = (
   extra: { readonly think?: Think | undefined; readonly keepAlive?: string | number | undefined }
 ): ChatBody => {
   const messages: Array<Record<string, unknown>> = []
-  if (request.system !== undefined && request.system.length > 0) {
-    messages.push({ role: "system", content: request.system })
-  }
+  const system = ChatRequest.systemText(request)
+  if (system !== undefined && system.length > 0) messages.push({ role: "system", content: system })
   for (const message of request.messages) messages.push(toMessage(message))
 
   const options: Record<string, unknown> = {}

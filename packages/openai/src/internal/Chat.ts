@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type { ChatRequest, DecoderContext } from "@streamvisor/core"
-import { LlmError, StreamEvent } from "@streamvisor/core"
+import type { DecoderContext } from "@streamvisor/core"
+import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import type OpenAI from "openai"
 import { PROVIDER } from "./Errors.js"
 import { argumentsText, parseArguments } from "./Shared.js"
@@ -28,18 +28,20 @@ export type MaxTokensParameter = "max_completion_tokens" | "max_tokens"
  */
 export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: MaxTokensParameter): Params => {
   const messages: Array<MessageParam> = []
-  if (request.system !== undefined && request.system !== "") messages.push({ role: "system", content: request.system })
+  const system = ChatRequest.systemText(request)
+  if (system !== undefined && system !== "") messages.push({ role: "system", content: system })
   for (const message of request.messages) {
     switch (message.role) {
       case "user":
-        messages.push({ role: "user", content: message.content })
+        messages.push({ role: "user", content: ChatRequest.text(message.content) })
         break
       case "assistant": {
-        const calls = message.toolCalls
-        if (calls !== undefined && calls.length > 0) {
+        const calls = ChatRequest.toolCalls(message)
+        const text = ChatRequest.text(message.content)
+        if (calls.length > 0) {
           messages.push({
             role: "assistant",
-            content: message.content === "" ? null : message.content,
+            content: text === "" ? null : text,
             tool_calls: calls.map((call) => ({
               id: call.id,
               type: "function" as const,
@@ -47,12 +49,12 @@ export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: Max
             }))
           })
         } else {
-          messages.push({ role: "assistant", content: message.content })
+          messages.push({ role: "assistant", content: text })
         }
         break
       }
       case "tool":
-        messages.push({ role: "tool", tool_call_id: message.toolCallId, content: message.content })
+        messages.push({ role: "tool", tool_call_id: message.toolCallId, content: ChatRequest.text(message.content) })
         break
     }
   }

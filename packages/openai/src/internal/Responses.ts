@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type { ChatRequest, DecoderContext, Redaction } from "@streamvisor/core"
-import { LlmError, StreamEvent } from "@streamvisor/core"
+import type { DecoderContext, Redaction } from "@streamvisor/core"
+import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import type OpenAI from "openai"
 import { fromStreamError, PROVIDER } from "./Errors.js"
 import { argumentsText, parseArguments } from "./Shared.js"
@@ -42,27 +42,25 @@ export const params = (request: ChatRequest.ChatRequest): Params => {
   for (const message of request.messages) {
     switch (message.role) {
       case "user":
-        input.push({ role: "user", content: message.content })
+        input.push({ role: "user", content: ChatRequest.text(message.content) })
         break
       case "assistant": {
-        const calls = message.toolCalls
-        if (message.content !== "" || calls === undefined || calls.length === 0) {
-          input.push({ role: "assistant", content: message.content })
-        }
-        if (calls !== undefined) {
-          for (const call of calls) {
-            input.push({ type: "function_call", call_id: call.id, name: call.name, arguments: argumentsText(call.arguments) })
-          }
+        const calls = ChatRequest.toolCalls(message)
+        const text = ChatRequest.text(message.content)
+        if (text !== "" || calls.length === 0) input.push({ role: "assistant", content: text })
+        for (const call of calls) {
+          input.push({ type: "function_call", call_id: call.id, name: call.name, arguments: argumentsText(call.arguments) })
         }
         break
       }
       case "tool":
-        input.push({ type: "function_call_output", call_id: message.toolCallId, output: message.content })
+        input.push({ type: "function_call_output", call_id: message.toolCallId, output: ChatRequest.text(message.content) })
         break
     }
   }
   const body: Params = { model: request.model, input, stream: true }
-  if (request.system !== undefined && request.system !== "") body.instructions = request.system
+  const system = ChatRequest.systemText(request)
+  if (system !== undefined && system !== "") body.instructions = system
   if (request.maxTokens !== undefined) body.max_output_tokens = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.tools !== undefined && request.tools.length > 0) {

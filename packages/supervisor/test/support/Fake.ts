@@ -32,7 +32,7 @@ export interface Fake {
   readonly texts: () => Array<string>
 }
 
-const lastUser = (request: ChatRequest.ChatRequest) => request.messages[request.messages.length - 1].content
+const lastUser = (request: ChatRequest.ChatRequest) => ChatRequest.text(request.messages[request.messages.length - 1].content)
 
 export const make = (
   behave: (text: string, call: number) => Behaviour = () => ok,

@@ -22,7 +22,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { ChatRequest } from "./ChatRequest.js"
+import type { Input as ChatRequestInput } from "./ChatRequest.js"
 import * as Ledger from "./Ledger.js"
 import type { LlmError } from "./LlmError.js"
 import type { Provider } from "./Provider.js"
@@ -192,7 +192,7 @@ class StreamTextIterator implements EventIterator {
  */
 export const streamText = (
   provider: Provider,
-  request: ChatRequest,
+  request: ChatRequestInput,
   options: StreamTextOptions = {}
 ): EventIterator => {
   let events = provider.stream(request)

@@ -16,6 +16,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Ledger from "../Ledger.js"
+import type { UsageDetail } from "../Ledger.js"
 import type { StreamStats } from "../Metrics.js"
 import * as LlmError from "../LlmError.js"
 
@@ -36,7 +37,7 @@ export interface DecoderContext {
   readonly provider: string
   readonly model: string
   readonly signal: AbortSignal
-  readonly recordUsage: (inputTokens: number, outputTokens: number) => void
+  readonly recordUsage: (inputTokens: number, outputTokens: number, detail?: UsageDetail) => void
 }
 
 /** @internal */
@@ -74,6 +75,7 @@ export class Pump<A, B> {
   private delivered = 0
   private inputTokens = 0
   private outputTokens = 0
+  private usageDetail: UsageDetail | undefined = undefined
   private draining: Promise<void> | undefined = undefined
   private readonly controller = new AbortController()
   private readonly highWaterMark: number
@@ -90,10 +92,11 @@ export class Pump<A, B> {
     this.run().then(undefined, (cause) => this.fail(this.toError(cause)))
   }
 
-  private readonly recordUsage = (inputTokens: number, outputTokens: number): void => {
+  private readonly recordUsage = (inputTokens: number, outputTokens: number, detail?: UsageDetail): void => {
     this.inputTokens = inputTokens
     this.outputTokens = outputTokens
-    this.entry.recordUsage(inputTokens, outputTokens)
+    this.usageDetail = detail
+    this.entry.recordUsage(inputTokens, outputTokens, detail)
   }
 
   private readonly emit = (b: B): void => {
@@ -292,7 +295,10 @@ export class Pump<A, B> {
       timeToFirstEvent: this.firstEventAt === undefined ? undefined : this.firstEventAt - this.startedAt,
       errorTag: this.error?._tag,
       inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens
+      outputTokens: this.outputTokens,
+      cachedInputTokens: this.usageDetail?.cachedInputTokens,
+      cacheWriteTokens: this.usageDetail?.cacheWriteTokens,
+      reasoningTokens: this.usageDetail?.reasoningTokens
     }
   }
 }

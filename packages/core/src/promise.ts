@@ -31,6 +31,8 @@ import { retry, type RetryOptions } from "./Retry.js"
 import { timeouts, type TimeoutsOptions } from "./Timeouts.js"
 
 export type { LlmError } from "./LlmError.js"
+/** Whether a value thrown by the iterator is an `LlmError`. @since 0.2.0 @category guards */
+export { isLlmError } from "./LlmError.js"
 export type { StreamEvent } from "./StreamEvent.js"
 
 /**

@@ -139,7 +139,7 @@ export const layer: (options: Options) => Layer.Layer<Provider.LlmProvider, Inva
  * @since 0.2.0
  * @category layers
  */
-export const defaultConfig: Config.Config.Wrap<Options> = {
+export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> } = {
   apiKey: Config.redacted("ANTHROPIC_API_KEY"),
   baseURL: Config.option(Config.string("ANTHROPIC_BASE_URL")).pipe(Config.map(Option.getOrUndefined))
 }
@@ -161,6 +161,6 @@ export const defaultConfig: Config.Config.Wrap<Options> = {
  * @category layers
  */
 export const layerConfig: (
-  options?: Config.Config.Wrap<Options>
+  options?: AdapterKit.ConfigOptions<Options>
 ) => Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError | InvalidOptions.InvalidOptions> = AdapterKit
   .layerConfig(make, defaultConfig)

@@ -249,23 +249,37 @@ export const layer = <Options>(make: (options: Options) => Provider) =>
 (options: Options): Layer.Layer<LlmProvider, InvalidOptions> => Layer.effect(LlmProvider, tryMake(make, options))
 
 /**
+ * What an adapter's `layerConfig` takes: its options with each field a
+ * `Config` (`Config.Wrap`, read through `Config.unwrap`) or a plain value; or
+ * one `Config` of the whole options.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export type ConfigOptions<Options> =
+  | Config.Config<Options>
+  | { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> | Options[K] }
+
+/**
  * `layerConfig(options?)` for an adapter's `make`: the options read through
  * `effect/Config` (`Config.unwrap`). The adapter's `defaults` (its
  * environment variables) are used for every field the caller does not give;
- * a whole `Config<Options>` replaces them.
+ * a plain value is taken as it is; a whole `Config<Options>` replaces the
+ * defaults.
  *
  * @since 0.2.0
  * @category layers
  */
 export const layerConfig = <Options>(
   make: (options: Options) => Provider,
-  defaults: Config.Config.Wrap<Options>
+  defaults: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> }
 ) =>
-(options?: Config.Config.Wrap<Options>): Layer.Layer<LlmProvider, ConfigError.ConfigError | InvalidOptions> => {
-  const wrap: Config.Config.Wrap<Options> = options === undefined
-    ? defaults
-    : Config.isConfig(options) || Config.isConfig(defaults)
-    ? options
-    : ({ ...(defaults as object), ...(options as object) } as Config.Config.Wrap<Options>)
-  return Layer.effect(LlmProvider, Effect.flatMap(Config.unwrap(wrap), (resolved) => tryMake(make, resolved)))
+(options?: ConfigOptions<Options>): Layer.Layer<LlmProvider, ConfigError.ConfigError | InvalidOptions> => {
+  const config: Config.Config<Options> = Config.isConfig(options) ? options : Config.unwrap({
+    ...defaults,
+    ...Object.fromEntries(
+      Object.entries(options ?? {}).map(([key, value]) => [key, Config.isConfig(value) ? value : Config.succeed(value)])
+    )
+  } as unknown as Config.Config.Wrap<Options>)
+  return Layer.effect(LlmProvider, Effect.flatMap(config, (resolved) => tryMake(make, resolved)))
 }

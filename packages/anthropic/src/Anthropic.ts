@@ -7,10 +7,7 @@
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
 import { acquire, AdapterKit, LlmError, Provider, Redaction } from "@streamvisor/core"
-import type { InvalidOptions } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -129,8 +126,7 @@ export const make = (options: Options): Provider.Provider => {
  * @since 0.1.0
  * @category layers
  */
-export const layer: (options: Options) => Layer.Layer<Provider.LlmProvider, InvalidOptions.InvalidOptions> =
-  AdapterKit.layer(make)
+export const layer = AdapterKit.layer(make)
 
 /**
  * The options `layerConfig()` reads when given none: the key from
@@ -148,19 +144,8 @@ export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap
  * The provider as a layer whose options are read through `effect/Config`.
  * Fields not given come from {@link defaultConfig}.
  *
- * @example
- * ```ts
- * import { Anthropic } from "@streamvisor/anthropic"
- * import { Config } from "effect"
- *
- * const fromEnv = Anthropic.layerConfig()
- * const custom = Anthropic.layerConfig({ apiKey: Config.redacted("CLAUDE_KEY"), defaultMaxTokens: Config.succeed(1024) })
- * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: (
-  options?: AdapterKit.ConfigOptions<Options>
-) => Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError | InvalidOptions.InvalidOptions> = AdapterKit
-  .layerConfig(make, defaultConfig)
+export const layerConfig = AdapterKit.layerConfig(make, defaultConfig)

@@ -229,6 +229,23 @@ export const mapError = (
 // layers
 // ---------------------------------------------------------------------------
 
+/**
+ * What an adapter's `layer` gives: the provider, or `InvalidOptions`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export type ProviderLayer = Layer.Layer<LlmProvider, InvalidOptions>
+
+/**
+ * What an adapter's `layerConfig` gives: the provider, or why the
+ * configuration could not be read or used.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export type ProviderConfigLayer = Layer.Layer<LlmProvider, ConfigError.ConfigError | InvalidOptions>
+
 const tryMake = <Options>(make: (options: Options) => Provider, options: Options) =>
   Effect.suspend(() => {
     try {
@@ -246,7 +263,7 @@ const tryMake = <Options>(make: (options: Options) => Provider, options: Options
  * @category layers
  */
 export const layer = <Options>(make: (options: Options) => Provider) =>
-(options: Options): Layer.Layer<LlmProvider, InvalidOptions> => Layer.effect(LlmProvider, tryMake(make, options))
+(options: Options): ProviderLayer => Layer.effect(LlmProvider, tryMake(make, options))
 
 /**
  * What an adapter's `layerConfig` takes: its options with each field a
@@ -274,7 +291,7 @@ export const layerConfig = <Options>(
   make: (options: Options) => Provider,
   defaults: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> }
 ) =>
-(options?: ConfigOptions<Options>): Layer.Layer<LlmProvider, ConfigError.ConfigError | InvalidOptions> => {
+(options?: ConfigOptions<Options>): ProviderConfigLayer => {
   const config: Config.Config<Options> = Config.isConfig(options) ? options : Config.unwrap({
     ...defaults,
     ...Object.fromEntries(

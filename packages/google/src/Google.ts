@@ -15,10 +15,8 @@
  */
 import { GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
 import { acquire, AdapterKit, LlmError, Provider } from "@streamvisor/core"
-import type { ChatRequest, InvalidOptions, StreamEvent } from "@streamvisor/core"
+import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
@@ -152,8 +150,7 @@ export const make = (options: Options): Provider.Provider => {
  * @since 0.1.0
  * @category layers
  */
-export const layer: (options: Options) => Layer.Layer<Provider.LlmProvider, InvalidOptions.InvalidOptions> =
-  AdapterKit.layer(make)
+export const layer = AdapterKit.layer(make)
 
 /**
  * What `layerConfig` reads: the key and the options without a client.
@@ -180,19 +177,8 @@ export const defaultConfig: { readonly [K in keyof ConfigOptions]?: Config.Confi
  * A layer whose options are read through `effect/Config`; fields not given
  * come from {@link defaultConfig}.
  *
- * @example
- * ```ts
- * import { Google } from "@streamvisor/google"
- * import { Config } from "effect"
- *
- * const fromEnv = Google.layerConfig()
- * const other = Google.layerConfig({ apiKey: Config.redacted("GOOGLE_API_KEY"), apiVersion: "v1" })
- * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: (
-  options?: AdapterKit.ConfigOptions<ConfigOptions>
-) => Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError | InvalidOptions.InvalidOptions> = AdapterKit
-  .layerConfig((options: ConfigOptions) => make(options), defaultConfig)
+export const layerConfig = AdapterKit.layerConfig((options: ConfigOptions) => make(options), defaultConfig)

@@ -10,11 +10,8 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { acquire, AdapterKit, LlmError, Provider } from "@streamvisor/core"
-import type { InvalidOptions } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -172,9 +169,8 @@ export const make = (options: Options = {}): Provider.Provider => {
  * @since 0.1.0
  * @category layers
  */
-export const layer: (options?: Options) => Layer.Layer<Provider.LlmProvider, InvalidOptions.InvalidOptions> = (
-  options = {}
-) => AdapterKit.layer(make)(options)
+export const layer = (options: Options = {}): AdapterKit.ProviderLayer =>
+  AdapterKit.layer(make)(options)
 
 /**
  * The options `layerConfig()` reads when given none: the host from
@@ -193,19 +189,8 @@ export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap
  * A layer whose options are read through `effect/Config`; fields not given
  * come from {@link defaultConfig}.
  *
- * @example
- * ```ts
- * import { Ollama } from "@streamvisor/ollama"
- * import { Config } from "effect"
- *
- * const fromEnv = Ollama.layerConfig()
- * const tuned = Ollama.layerConfig({ keepAlive: Config.string("OLLAMA_KEEP_ALIVE") })
- * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: (
-  options?: AdapterKit.ConfigOptions<Options>
-) => Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError | InvalidOptions.InvalidOptions> = AdapterKit
-  .layerConfig(make, defaultConfig)
+export const layerConfig = AdapterKit.layerConfig(make, defaultConfig)

@@ -8,8 +8,6 @@
 import { acquire, AdapterKit, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -191,8 +189,7 @@ export const make = (options: Options): Provider.Provider => {
  * @since 0.1.0
  * @category layers
  */
-export const layer: (options: Options) => Layer.Layer<Provider.LlmProvider, InvalidOptions.InvalidOptions> =
-  AdapterKit.layer(make)
+export const layer = AdapterKit.layer(make)
 
 /**
  * The options `layerConfig()` reads when given none: the key from
@@ -210,19 +207,8 @@ export const defaultConfig: { readonly [K in keyof KeyOptions]?: Config.Config.W
  * The provider as the `LlmProvider` service, with its options read through
  * `effect/Config`; fields not given come from {@link defaultConfig}.
  *
- * @example
- * ```ts
- * import { OpenAI } from "@streamvisor/openai"
- * import { Config } from "effect"
- *
- * const fromEnv = OpenAI.layerConfig()
- * const chosen = OpenAI.layerConfig({ api: Config.literal("chat", "responses")("OPENAI_API") })
- * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: (
-  options?: AdapterKit.ConfigOptions<KeyOptions>
-) => Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError | InvalidOptions.InvalidOptions> = AdapterKit
-  .layerConfig((options: KeyOptions) => make(options), defaultConfig)
+export const layerConfig = AdapterKit.layerConfig((options: KeyOptions) => make(options), defaultConfig)

@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 
 /**
@@ -172,11 +173,13 @@ class LedgerImpl implements Service {
 export const make = (): Service => new LedgerImpl()
 
 /**
- * The process-wide ledger used when a program provides none.
+ * The process-wide ledger used when a program provides none: one per process
+ * even when two copies of core are installed (`globalValue`).
  *
  * @since 0.1.0
+ * @category ledgers
  */
-export const global: Service = make()
+export const global: Service = globalValue(Symbol.for("@streamvisor/core/Ledger/global"), make)
 
 /**
  * The ledger service. A `Context.Reference`, so it never appears in a

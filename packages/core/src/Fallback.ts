@@ -27,8 +27,9 @@ export interface FallbackOptions {
  *
  * @example
  * ```ts
- * import { fallback } from "@streamvisor/core"
+ * import { fallback, type Provider } from "@streamvisor/core"
  *
+ * declare const claude: Provider.Provider, gpt: Provider.Provider, gemini: Provider.Provider
  * const resilient = fallback([claude, gpt, gemini])
  * ```
  *

@@ -84,8 +84,9 @@ const settles = (exit: FirstExit): boolean => {
  *
  * @example
  * ```ts
- * import { hedge } from "@streamvisor/core"
+ * import { hedge, type Provider } from "@streamvisor/core"
  *
+ * declare const claude: Provider.Provider, gpt: Provider.Provider
  * const fast = hedge([claude, gpt], { after: "800 millis" })
  * ```
  *

@@ -12,6 +12,7 @@
  * ```ts
  * import { Redaction } from "@streamvisor/core"
  *
+ * declare const apiKey: string, client: { apiKey: string | null }, thrown: unknown
  * const scrub = Redaction.makeScrub(() => [apiKey, client.apiKey])
  * scrub(`401 for Bearer ${apiKey}`) // "401 for <redacted>"
  *
@@ -199,6 +200,7 @@ const scrubArgument = (value: unknown, scrub: Scrub): unknown => {
  * import { Redaction } from "@streamvisor/core"
  * import OpenAI from "openai"
  *
+ * declare const apiKey: string
  * const scrub = Redaction.makeScrub(() => [apiKey])
  * const client = new OpenAI({ apiKey, logger: Redaction.scrubbingLogger(scrub) })
  * ```

@@ -37,9 +37,11 @@ const retryAfter = (error: LlmError): Duration.Duration =>
  *
  * @example
  * ```ts
- * import { retry, timeouts } from "@streamvisor/core"
+ * import { type ChatRequest, type Provider, retry, timeouts } from "@streamvisor/core"
  * import { Schedule } from "effect"
  *
+ * declare const provider: Provider.Provider
+ * declare const request: ChatRequest.ChatRequest
  * const events = provider.stream(request).pipe(
  *   timeouts({ firstToken: "10 seconds" }),
  *   retry({ times: 3, schedule: Schedule.exponential("500 millis") })

@@ -35,8 +35,10 @@ export interface TimeoutsOptions {
  *
  * @example
  * ```ts
- * import { timeouts } from "@streamvisor/core"
+ * import { type ChatRequest, type Provider, timeouts } from "@streamvisor/core"
  *
+ * declare const provider: Provider.Provider
+ * declare const request: ChatRequest.ChatRequest
  * const events = provider.stream(request).pipe(timeouts({ firstToken: "10 seconds", idle: 5_000, total: "2 minutes" }))
  * ```
  *

@@ -6,7 +6,9 @@
  * @example
  * ```ts
  * import { streamText } from "@streamvisor/core/promise"
+ * import { Ollama } from "@streamvisor/ollama"
  *
+ * const provider = Ollama.make()
  * for await (const event of streamText(provider, { model: "m", messages: [{ role: "user", content: "Hi" }] })) {
  *   if (event._tag === "TextDelta") process.stdout.write(event.text)
  * }

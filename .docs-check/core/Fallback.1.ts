@@ -1,0 +1,4 @@
+import { fallback } from "@streamvisor/core"
+
+const resilient = fallback([claude, gpt, gemini])
+export {}

@@ -12,6 +12,7 @@ import type { StreamEvent } from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface FallbackOptions {
   /** Which failures move on to the next provider (default: `error.retryable`). */
@@ -34,6 +35,7 @@ export interface FallbackOptions {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const fallback = (
   providers: readonly [Provider.Provider, ...Array<Provider.Provider>],

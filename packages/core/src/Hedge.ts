@@ -20,6 +20,7 @@ import type { StreamEvent } from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface HedgeOptions {
   /** How long the first provider may go without an event before the second starts. */
@@ -91,6 +92,7 @@ const settles = (exit: FirstExit): boolean => {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const hedge = (
   providers: readonly [Provider.Provider, Provider.Provider],

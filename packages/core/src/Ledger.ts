@@ -20,11 +20,13 @@ import * as Layer from "effect/Layer"
  * (interruption, `take`, `break`, abort, timeout).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Outcome = "completed" | "failed" | "cancelled"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface TokenCount {
   readonly inputTokens: number
@@ -35,6 +37,7 @@ export interface TokenCount {
  * A stream that has been opened and not yet released.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LiveStream {
   readonly id: number
@@ -46,6 +49,7 @@ export interface LiveStream {
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Snapshot {
   readonly opened: number
@@ -61,6 +65,7 @@ export interface Snapshot {
  * `false` after that, so double release is visible.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Entry {
   readonly id: number
@@ -71,6 +76,7 @@ export interface Entry {
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Service {
   readonly open: (provider: string, model: string) => Entry
@@ -169,6 +175,7 @@ class LedgerImpl implements Service {
  * Make a fresh, empty ledger.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (): Service => new LedgerImpl()
 
@@ -204,6 +211,7 @@ export const layer: Layer.Layer<Ledger> = Layer.sync(Ledger, make)
  * The current ledger's counts and live streams.
  *
  * @since 0.1.0
+ * @category accessors
  */
 export const snapshot: Effect.Effect<Snapshot> = Effect.map(Ledger, (ledger) => ledger.snapshot())
 
@@ -226,6 +234,7 @@ const describe = (live: ReadonlyArray<LiveStream>): string =>
  * Fails with `LeakDetected` if any stream is live right now.
  *
  * @since 0.1.0
+ * @category assertions
  */
 export const assertNoneLive: Effect.Effect<void, LeakDetected> = Effect.flatMap(Ledger, (ledger) => {
   const live = ledger.snapshot().live
@@ -238,6 +247,7 @@ export const assertNoneLive: Effect.Effect<void, LeakDetected> = Effect.flatMap(
  * or at garbage collection.
  *
  * @since 0.1.0
+ * @category assertions
  */
 export const awaitNoneLive = (timeout: Duration.DurationInput): Effect.Effect<void, LeakDetected> =>
   Effect.flatMap(Ledger, (ledger) =>

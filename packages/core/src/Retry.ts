@@ -12,6 +12,7 @@ import type { LlmError } from "./LlmError.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface RetryOptions {
   /** How many times to try again (after the first attempt). */
@@ -49,6 +50,7 @@ const retryAfter = (error: LlmError): Duration.Duration =>
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const retry = (options: RetryOptions) =>
 <A, R>(self: Stream.Stream<A, LlmError, R>): Stream.Stream<A, LlmError, R> => {

@@ -16,6 +16,7 @@ import { Timeout } from "./LlmError.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface TimeoutsOptions {
   /** Longest wait for the first event. */
@@ -43,6 +44,7 @@ export interface TimeoutsOptions {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const timeouts = (options: TimeoutsOptions) =>
 <A, R>(self: Stream.Stream<A, LlmError, R>): Stream.Stream<A, LlmError, R> => {

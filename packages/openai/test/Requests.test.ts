@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { OpenAI } from "../src/index.js"
-import { SECRET, unhandled } from "./utils.js"
+import { SECRET, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 

@@ -1,4 +1,0 @@
-import { fallback } from "@streamvisor/core"
-
-const resilient = fallback([claude, gpt, gemini])
-export {}

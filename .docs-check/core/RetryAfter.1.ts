@@ -1,8 +1,0 @@
-import { LlmError, RetryAfter } from "@streamvisor/core"
-
-const rateLimited = (response: Response) =>
-  new LlmError.RateLimited({
-    provider: "acme",
-    retryAfter: RetryAfter.fromHeaders((name) => response.headers.get(name))
-  })
-export {}

@@ -498,7 +498,7 @@ describe("the request on the wire", () => {
     }))
 
   it("defaultMaxTokens must be a positive integer", () => {
-    expect(() => Anthropic.make({ apiKey: KEY, defaultMaxTokens: 0 })).toThrow(RangeError)
+    expect(() => Anthropic.make({ apiKey: KEY, defaultMaxTokens: 0 })).toThrow(/anthropic: invalid option defaultMaxTokens/)
   })
 })
 
@@ -526,7 +526,7 @@ describe("layers", () => {
           )
         )
       )
-      expect(error._op).toBe("MissingData")
+      expect(error._tag === "InvalidOptions" ? error._tag : error._op).toBe("MissingData")
       expect(String(error)).toContain("ANTHROPIC_API_KEY")
     }))
 

@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import { Pump } from "./internal/Pump.js"
 import type { Decoder, DecoderContext } from "./internal/Pump.js"
 import * as Ledger from "./Ledger.js"
-import * as Metrics from "./Metrics.js"
+import * as Metrics from "./internal/metrics.js"
 import type { LlmError } from "./LlmError.js"
 
 export type {

@@ -6,7 +6,9 @@
  * @example
  * ```ts
  * import { streamText } from "@streamvisor/core/promise"
+ * import { Ollama } from "@streamvisor/ollama"
  *
+ * const provider = Ollama.make()
  * for await (const event of streamText(provider, { model: "m", messages: [{ role: "user", content: "Hi" }] })) {
  *   if (event._tag === "TextDelta") process.stdout.write(event.text)
  * }
@@ -31,6 +33,8 @@ import { retry, type RetryOptions } from "./Retry.js"
 import { timeouts, type TimeoutsOptions } from "./Timeouts.js"
 
 export type { LlmError } from "./LlmError.js"
+/** Whether a value thrown by the iterator is an `LlmError`. @since 0.2.0 @category guards */
+export { isLlmError } from "./LlmError.js"
 export type { StreamEvent } from "./StreamEvent.js"
 
 /**

@@ -18,7 +18,7 @@ import * as Stream from "effect/Stream"
 import OpenAIClient from "openai"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { OpenAI } from "../src/index.js"
-import { SECRET, unhandled } from "./utils.js"
+import { SECRET, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 const logged: Array<string> = []

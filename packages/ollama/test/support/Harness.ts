@@ -14,7 +14,7 @@ import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Agent, buildConnector } from "undici"
 import { afterEach, beforeAll, expect } from "vitest"
-import { Ollama } from "../src/index.js"
+import { Ollama } from "../../src/index.js"
 
 export const SECRET = "sk-SECRET-KEY-1234567890"
 

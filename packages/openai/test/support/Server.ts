@@ -11,7 +11,7 @@ import type * as Exit from "effect/Exit"
 import OpenAIClient from "openai"
 import { Agent, buildConnector } from "undici"
 import { expect } from "vitest"
-import { OpenAI } from "../src/index.js"
+import { OpenAI } from "../../src/index.js"
 
 export const SECRET = "sk-SECRET-KEY-1234567890"
 

@@ -10,7 +10,7 @@ import { Ledger, type Provider } from "@streamvisor/core"
 import { FakeLlmServer } from "@streamvisor/testkit"
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest"
-import { Google } from "../src/index.js"
+import { Google } from "../../src/index.js"
 
 export const KEY = "sk-SECRET-KEY-1234567890"
 

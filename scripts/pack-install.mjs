@@ -125,9 +125,20 @@ try {
     "console.log(\"ok require() of every entry point\")",
     ""
   ].join("\n"))
-  step("npm install (Node 22): the tarballs and the current SDKs", ...onNode(NODE_22, [
-    npmCli, "install", "--no-audit", "--no-fund", "--loglevel=error", ...files, ...userDependencies
-  ]), { cwd: app })
+  // npm only warns ("ERESOLVE overriding peer dependency") and installs anyway when the conflicting
+  // version is not pinned by the user (`npm install effect` gets Effect 4 beside our ^3.22 peer):
+  // such a warning fails the step as well.
+  const npmLog = path.join(work, "npm-install.log")
+  try {
+    step("npm install (Node 22): the tarballs and the current SDKs", ...onNode(NODE_22, [
+      npmCli, "install", "--no-audit", "--no-fund", "--loglevel=warn", ...files, ...userDependencies
+    ]), { cwd: app, stdio: ["ignore", "inherit", fs.openSync(npmLog, "w")] })
+  } finally {
+    process.stderr.write(fs.readFileSync(npmLog, "utf8"))
+  }
+  if (/ERESOLVE|overriding peer/i.test(fs.readFileSync(npmLog, "utf8"))) {
+    throw new Error("pack-install: npm reported a peer-dependency conflict (see the log above)")
+  }
   const installed = JSON.parse(execFileSync(process.execPath, [npmCli, "ls", "--depth=0", "--json"], { cwd: app, encoding: "utf8" }))
   console.log("installed:", Object.entries(installed.dependencies).map(([n, d]) => `${n}@${d.version}`).join(", "))
 

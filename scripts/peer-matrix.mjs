@@ -15,9 +15,10 @@
  * The ends come from the adapter's package.json: the low end is the range's
  * `>=` bound, the high end is the newest published version inside the range
  * (`npm view`), so a new SDK release is tested the day it is published.
- * The low end runs on the Node running this script (Node 20 in CI: the oldest
- * line we still run on); the high end runs on Node 22 (fetched as the `node`
- * npm package), the oldest line every current SDK release supports.
+ * The low end runs on Node 20.11.1, the `engines` floor (oldest SDK on the
+ * oldest Node we claim); the high end on Node 22.23.3, the oldest line every
+ * current SDK release supports (openai 7 needs Node >= 22). Both are fetched
+ * as the `node` npm package.
  *
  * Usage: node scripts/peer-matrix.mjs [adapter…]   (default: all)
  * Needs a built workspace (`pnpm run build`) and network access to npm.
@@ -29,6 +30,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+/** The Node the low ends run on: the `engines` floor of every package. */
+const NODE_LOW = "20.11.1"
 /** The Node the high ends run on; keep in step with `test:node22` in package.json. */
 const NODE_HIGH = "22.23.3"
 
@@ -93,11 +96,11 @@ try {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, "packages", adapter, "package.json"), "utf8"))
     const range = manifest.peerDependencies[sdk]
     const ends = [
-      { end: "lowest", version: lowEnd(range), node: null },
+      { end: "lowest", version: lowEnd(range), node: NODE_LOW },
       { end: "highest", version: highEnd(sdk, range), node: NODE_HIGH }
     ]
     for (const { end, version, node } of ends) {
-      const label = `${adapter}: ${sdk}@${version} (${end} of "${range}") on Node ${node ?? process.versions.node}`
+      const label = `${adapter}: ${sdk}@${version} (${end} of "${range}") on Node ${node}`
       console.log(`\n=== peer-matrix: ${label}`)
       const cellStarted = Date.now()
       const dir = path.join(work, `${adapter}-${version}`)
@@ -132,9 +135,7 @@ try {
       if (ok) {
         const vitest = ["node_modules/vitest/vitest.mjs", "run", "--config", "scripts/peer-matrix.vitest.config.ts", `packages/${adapter}/test`]
         const env = { ...process.env, PEER_MATRIX_SDK: sdk, PEER_MATRIX_DIR: dir, PEER_MATRIX_VERSION: version }
-        ok = node === null
-          ? run("vitest: the adapter's tests", process.execPath, vitest, { env })
-          : run("vitest: the adapter's tests", npx, ["--yes", "-p", `node@${node}`, "node", ...vitest], { env })
+        ok = run("vitest: the adapter's tests", npx, ["--yes", "-p", `node@${node}`, "node", ...vitest], { env })
         const marker = path.join(dir, "resolved.txt")
         if (ok && !fs.existsSync(marker)) {
           console.log(`  FAIL no import of "${sdk}" went to ${dir}: the redirect did not apply`)

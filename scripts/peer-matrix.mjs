@@ -35,18 +35,28 @@ const NODE_LOW = "20.11.1"
 /** The Node the high ends run on; keep in step with `test:node22` in package.json. */
 const NODE_HIGH = "22.23.3"
 
-const adapters = [
-  { adapter: "openai", sdk: "openai" },
-  { adapter: "anthropic", sdk: "@anthropic-ai/sdk" },
-  { adapter: "google", sdk: "@google/generative-ai" }
-]
+/**
+ * Every package's peers except `effect` itself (one copy of Effect must be
+ * shared by the adapter, core and the SDK: it is linked from the workspace
+ * into each temp install instead). Today: openai, @anthropic-ai/sdk,
+ * @google/generative-ai and Ollama's @effect/platform; an adapter added later
+ * joins the matrix by declaring its peer.
+ */
+const discover = () =>
+  fs.readdirSync(path.join(root, "packages")).flatMap((adapter) => {
+    const file = path.join(root, "packages", adapter, "package.json")
+    if (!fs.existsSync(file) || !fs.existsSync(path.join(root, "packages", adapter, "test"))) return []
+    const peers = JSON.parse(fs.readFileSync(file, "utf8")).peerDependencies ?? {}
+    return Object.keys(peers).filter((sdk) => sdk !== "effect").map((sdk) => ({ adapter, sdk, range: peers[sdk] }))
+  })
+const adapters = discover()
 
 const npm = process.platform === "win32" ? "npm.cmd" : "npm"
 const npx = process.platform === "win32" ? "npx.cmd" : "npx"
 
 const lowEnd = (range) => {
-  const match = /^\s*>=\s*(\d+\.\d+\.\d+)/.exec(range)
-  if (match === null) throw new Error(`peer range "${range}" has no ">=x.y.z" lower bound`)
+  const match = /^\s*(?:>=|\^)\s*(\d+\.\d+\.\d+)/.exec(range)
+  if (match === null) throw new Error(`peer range "${range}" has no ">=x.y.z" or "^x.y.z" lower bound`)
   return match[1]
 }
 
@@ -60,15 +70,27 @@ const highEnd = (sdk, range) => {
 }
 
 /**
- * The declaration file an ESM `import "<sdk>"` gets: a `paths` entry must name
- * the file, since NodeNext does not load a folder's package.json through `paths`.
+ * tsc `paths` sending `<sdk>` and its subpaths to the declarations in the temp
+ * copy, read from its `exports` map (ESM `types` condition): a `paths` entry
+ * must name files, since NodeNext does not read a folder's package.json
+ * through `paths`.
  */
-const typesEntry = (pkgDir) => {
+const typesPaths = (sdk, pkgDir) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8"))
-  const dot = typeof pkg.exports === "object" && pkg.exports !== null ? pkg.exports["."] : undefined
-  const entry = dot?.import?.types ?? dot?.types ?? pkg.types ?? pkg.typings
-  if (typeof entry !== "string") throw new Error(`${pkgDir}: no types entry in package.json`)
-  return path.join(pkgDir, entry)
+  const typesOf = (target) =>
+    typeof target === "object" && target !== null ? (target.import?.types ?? target.types) : undefined
+  const paths = {}
+  if (typeof pkg.exports === "object" && pkg.exports !== null && !Array.isArray(pkg.exports)) {
+    for (const [key, target] of Object.entries(pkg.exports)) {
+      const types = typesOf(target)
+      if (key.startsWith(".") && typeof types === "string") paths[sdk + key.slice(1)] = [path.join(pkgDir, types)]
+    }
+  }
+  if (paths[sdk] === undefined && typeof (pkg.types ?? pkg.typings) === "string") {
+    paths[sdk] = [path.join(pkgDir, pkg.types ?? pkg.typings)]
+  }
+  if (paths[sdk] === undefined) throw new Error(`${pkgDir}: no types entry in package.json`)
+  return paths
 }
 
 const seconds = (from) => ((Date.now() - from) / 1000).toFixed(1)
@@ -92,9 +114,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "streamvisor-peer-matrix-"))
 const results = []
 const started = Date.now()
 try {
-  for (const { adapter, sdk } of selected) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(root, "packages", adapter, "package.json"), "utf8"))
-    const range = manifest.peerDependencies[sdk]
+  for (const { adapter, sdk, range } of selected) {
     const ends = [
       { end: "lowest", version: lowEnd(range), node: NODE_LOW },
       { end: "highest", version: highEnd(sdk, range), node: NODE_HIGH }
@@ -106,10 +126,15 @@ try {
       const dir = path.join(work, `${adapter}-${version}`)
       fs.mkdirSync(dir, { recursive: true })
       fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ private: true }))
+      // Peers are not installed (--legacy-peer-deps): the SDK's own `effect` peer is the
+      // workspace's copy, linked in, so there is one Effect runtime in the test process.
       let ok = run(`install ${sdk}@${version}`, npm, [
-        "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", "--loglevel=error",
-        `${sdk}@${version}`
+        "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", "--legacy-peer-deps",
+        "--loglevel=error", `${sdk}@${version}`
       ], { cwd: dir })
+      if (ok && !fs.existsSync(path.join(dir, "node_modules", "effect"))) {
+        fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules", "effect")), path.join(dir, "node_modules", "effect"), "dir")
+      }
 
       if (ok) {
         // Type-check the adapter's source against this version's declarations.
@@ -120,7 +145,7 @@ try {
             noEmit: true, declaration: false, declarationMap: false, sourceMap: false, composite: false,
             incremental: false, baseUrl: root, rootDir: root, typeRoots: [path.join(root, "node_modules", "@types")],
             paths: {
-              [sdk]: [typesEntry(path.join(dir, "node_modules", sdk))],
+              ...typesPaths(sdk, path.join(dir, "node_modules", sdk)),
               "@streamvisor/core/promise": ["packages/core/src/promise.ts"],
               "@streamvisor/*": ["packages/*/src/index.ts"]
             }

@@ -169,7 +169,9 @@ describe("the key never appears", () => {
     expectClean(error)
     const lines = logged.slice(before).join("\n")
     expect(lines).toContain("Could not parse message into JSON")
-    expect(lines).toContain("<redacted>")
+    // openai 6 logs the malformed frame itself, so the key in it must come out
+    // redacted; openai 7 logs only the headings, without the frame.
+    if (lines.includes("oops")) expect(lines).toContain("<redacted>")
     expect(lines).not.toContain(SECRET)
   })
 

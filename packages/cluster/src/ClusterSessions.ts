@@ -21,10 +21,12 @@ import type { SocketServerError } from "@effect/platform/SocketServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { ConfigError } from "effect/ConfigError"
 import type { DurationInput } from "effect/Duration"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { StreamEvent } from "@streamvisor/core"
 import { Sessions, type SessionStore } from "@streamvisor/supervisor"
 import * as SqlSessionStore from "./SqlSessionStore.js"
 import { SessionEntity } from "./SessionEntity.js"
@@ -32,6 +34,36 @@ import * as internal from "./internal/sessionEntity.js"
 
 const clusterError = (sessionId: string) => (error: { readonly _tag: string; readonly message: string }) =>
   new Sessions.SessionUnavailable({ sessionId, reason: "Cluster", detail: `${error._tag}: ${error.message}` })
+
+/**
+ * When the runner of a turn in flight dies, the cluster's client ends the
+ * reply by interrupting it (its connection to that runner is dropped) or,
+ * racing with that, by a defect in the dropped client: both mean the turn was
+ * lost with its runner. Our own caller's interruption never reaches here (it
+ * interrupts this fiber, which no recovery overrides).
+ */
+const isCut = (cause: Cause.Cause<unknown>) =>
+  Cause.isInterruptedOnly(cause) || (Cause.isDie(cause) && !Cause.isFailure(cause))
+
+// A dead runner's shards move within its lock expiry plus a refresh (a few
+// seconds with PostgreSQL's session locks): 100 tries 100 ms apart cover 10 s.
+const RETRIES = 100
+const RETRY_EVERY = "100 millis"
+
+/** An idempotent call, tried again while the cluster cuts it (a runner died or handed its shard on). */
+const retryCut = <A, E>(sessionId: string, call: Effect.Effect<A, E>): Effect.Effect<A, E | Sessions.SessionUnavailable> => {
+  const attempt = (left: number): Effect.Effect<A, E | Sessions.SessionUnavailable> =>
+    Effect.catchAllCause(call, (cause) =>
+      left > 0 && isCut(cause)
+        ? Effect.zipRight(Effect.sleep(RETRY_EVERY), attempt(left - 1))
+        : Effect.failCause(lost(sessionId, cause)))
+  return attempt(RETRIES)
+}
+
+const lost = <E>(sessionId: string, cause: Cause.Cause<E>): Cause.Cause<E | Sessions.SessionUnavailable> => {
+  if (!isCut(cause)) return cause
+  return Cause.fail(new Sessions.SessionUnavailable({ sessionId, reason: "RunnerLost", detail: "the reply was cut" }))
+}
 
 /**
  * `Sessions` through the cluster: every call is a message to the session's
@@ -48,29 +80,55 @@ export const make: Effect.Effect<Sessions.Sessions, never, Sharding.Sharding> = 
     return {
       id,
       send: (text) =>
-        Stream.suspend(() => entity.Send({ text, key: crypto.randomUUID() })).pipe(
-          Stream.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster })
-        ),
+        Stream.suspend(() => {
+          // The same key on every attempt: a runner that started this turn
+          // claimed it, so a retry after its death is refused, never run twice.
+          const key = crypto.randomUUID()
+          const attempt = (left: number): Stream.Stream<StreamEvent.StreamEvent, Sessions.TurnError> =>
+            entity.Send({ text, key }).pipe(
+              Stream.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster }),
+              Stream.catchAllCause((cause) =>
+                left > 0 && isCut(cause)
+                  ? Stream.unwrap(Effect.as(Effect.sleep(RETRY_EVERY), attempt(left - 1)))
+                  : Stream.failCause(lost(id, cause))
+              )
+            )
+          return attempt(RETRIES)
+        }),
+      // Not retried: a cut tell may have been enqueued (see the README on queued messages).
       tell: (text) =>
         entity.Tell({ text }).pipe(
-          Effect.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster })
+          Effect.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster }),
+          Effect.catchAllCause((cause) => Effect.failCause(lost(id, cause)))
         ),
-      history: entity.History().pipe(
+      history: retryCut(id, entity.History()).pipe(
         Effect.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster })
       ),
-      stop: entity.Stop().pipe(
+      stop: retryCut(id, entity.Stop()).pipe(
         Effect.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster })
       )
     }
   }
   const create = (options: Sessions.CreateOptions) => {
     const cluster = clusterError(options.id)
-    return client(options.id).Create({
+    const payload = {
       provider: options.provider,
       model: options.model,
       ...(options.system === undefined ? {} : { system: options.system }),
       ...(options.maxTurns === undefined ? {} : { maxTurns: options.maxTurns })
-    }).pipe(
+    }
+    let cut = false
+    // A cut Create may have been stored: on a retry, AlreadyExists is our own.
+    const attempt = client(options.id).Create(payload).pipe(
+      Effect.catchIf(
+        (error) => cut && error._tag === "SessionUnavailable" && error.reason === "AlreadyExists",
+        () => Effect.void
+      ),
+      Effect.onExit((exit) => Effect.sync(() => {
+        if (exit._tag === "Failure" && isCut(exit.cause)) cut = true
+      }))
+    )
+    return retryCut(options.id, attempt).pipe(
       Effect.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster }),
       Effect.as(get(options.id))
     )

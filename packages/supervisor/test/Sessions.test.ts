@@ -18,6 +18,8 @@ describe("Sessions.layerLocal", () => {
       expect(Chunk.toArray(events).some((e) => e._tag === "Finish")).toBe(true)
       expect(yield* sessions.get("a").tell("again")).toBe(2)
       expect((yield* chat.history).slice(0, 2).map((m) => m.content)).toEqual(["hi", "re: hi"])
+      const taken = yield* Effect.flip(sessions.create({ id: "a", provider: "fake", model: "m" }))
+      expect(taken._tag === "SessionUnavailable" && taken.reason).toBe("AlreadyExists")
       yield* sessions.get("a").stop
       // a stopped local session is gone from the supervisor: later turns are refused
       const refused = yield* Effect.flip(Stream.runCollect(chat.send("later")))
@@ -26,7 +28,5 @@ describe("Sessions.layerLocal", () => {
       expect(missing._tag === "SessionUnavailable" && missing.reason).toBe("NotFound")
       const unknown = yield* Effect.flip(sessions.create({ id: "c", provider: "nope", model: "m" }))
       expect(unknown._tag === "SessionUnavailable" && unknown.reason).toBe("UnknownProvider")
-      const taken = yield* Effect.flip(sessions.create({ id: "a", provider: "fake", model: "m" }))
-      expect(taken._tag === "SessionUnavailable" && taken.reason).toBe("AlreadyExists")
     }).pipe(Effect.provide(layer)))
 })

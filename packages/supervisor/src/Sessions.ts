@@ -4,9 +4,14 @@
  * an application moves from one to the other by changing a Layer.
  *
  * ```ts
- * const sessions = yield* Sessions.Sessions
- * yield* sessions.create({ id: "chat-1", provider: "anthropic", model: "claude-sonnet-4-5" })
- * const answer = sessions.get("chat-1").send("Hello")   // Stream<StreamEvent, TurnError>
+ * import { Sessions } from "@streamvisor/supervisor"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sessions = yield* Sessions.Sessions
+ *   yield* sessions.create({ id: "chat-1", provider: "anthropic", model: "claude-sonnet-4-5" })
+ *   return sessions.get("chat-1").send("Hello") // Stream<StreamEvent, TurnError>
+ * })
  * ```
  *
  * A session is created with a provider **name**: a `Provider` is not

@@ -4,6 +4,21 @@
 export * from "./Acquire.js"
 
 /**
+ * What an adapter writes: decoders and framings for `acquire`. Flat, so the
+ * `Decoder<A, B>` type keeps its name.
+ *
+ * @since 0.1.0
+ */
+export * from "./Decoder.js"
+
+/**
+ * Server-sent events, parsed synchronously with a bounded buffer.
+ *
+ * @since 0.2.0
+ */
+export * as Sse from "./Sse.js"
+
+/**
  * @since 0.1.0
  */
 export * as ChatRequest from "./ChatRequest.js"

@@ -6,10 +6,9 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { acquire, LlmError, Provider } from "@streamvisor/core"
+import { acquire, bytesFraming, LlmError, Provider } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -48,12 +47,14 @@ export interface Options {
    */
   readonly apiKey?: string | Redacted.Redacted<string> | undefined
   /**
-   * A ready-made `HttpClient`, so one connection pool serves every session
-   * (e.g. `NodeHttpClient`, or a `FetchHttpClient` with its own `fetch`).
-   * Default: `FetchHttpClient.layer` over the global `fetch`, built once.
-   * Do not add retries to it: retries belong to the `retry` policy.
+   * A ready-made `HttpClient` (e.g. `NodeHttpClient`) to send through instead
+   * of `fetch`. Default: none — the request goes through `fetch` and the body
+   * is read as bytes, the fastest path. Do not add retries to it: retries
+   * belong to the `retry` policy.
    */
   readonly httpClient?: HttpClient.HttpClient | undefined
+  /** The `fetch` used when no `httpClient` is given (default: the global one). */
+  readonly fetch?: typeof globalThis.fetch | undefined
   /**
    * The longest NDJSON line accepted, in bytes (default 1 MiB). A longer line
    * fails the stream with `ProtocolError` rather than growing a buffer.
@@ -87,16 +88,6 @@ const baseUrl = (host: string): string => {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "")
 }
 
-let defaultClient: HttpClient.HttpClient | undefined = undefined
-
-/**
- * The default client: `FetchHttpClient.layer` built once, synchronously (its
- * build is a plain `Effect.succeed`), so `make` returns a provider with no
- * requirements. It uses the global `fetch` and so undici's global pool.
- */
-const fetchClient = (): HttpClient.HttpClient =>
-  (defaultClient ??= Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)))
-
 /**
  * Make an Ollama provider. Nothing is sent until a stream runs.
  *
@@ -122,7 +113,8 @@ export const make = (options: Options = {}): Provider.Provider => {
     ? options.apiKey
     : Redacted.make(options.apiKey)
   const scrub = Errors.makeScrub(apiKey === undefined ? undefined : Redacted.value(apiKey))
-  const client = options.httpClient ?? fetchClient()
+  const client = options.httpClient
+  const fetchFn = options.fetch ?? globalThis.fetch
   const maxLineBytes = options.maxLineBytes ?? Decoder.DEFAULT_MAX_LINE_BYTES
   if (!(maxLineBytes > 0)) throw new RangeError(`Ollama.make: maxLineBytes must be positive, got ${maxLineBytes}`)
   const decoder = Decoder.make({ maxLineBytes, scrub })
@@ -142,6 +134,17 @@ export const make = (options: Options = {}): Provider.Provider => {
         HttpClientRequest.bodyUnsafeJson(body)
       )
       if (apiKey !== undefined) http = HttpClientRequest.bearerToken(http, Redacted.value(apiKey))
+      if (client === undefined) {
+        const json = JSON.stringify(body)
+        return acquire({
+          provider: Errors.PROVIDER,
+          model: request.model,
+          openBody: (signal) => Body.openFetch(fetchFn, http, json, signal, scrub),
+          framing: bytesFraming,
+          decoder,
+          mapError
+        })
+      }
       return acquire({
         provider: Errors.PROVIDER,
         model: request.model,

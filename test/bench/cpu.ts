@@ -20,7 +20,7 @@ const list = (name: string): Array<string> => (process.env[name] ?? "").split(",
 const deltas = Number(process.env.BENCH_DELTAS ?? (quick ? 1_000 : 20_000))
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 15))
 const formats = list("BENCH_FORMATS").length > 0 ? (list("BENCH_FORMATS") as Array<WireFormat>) : wireFormats
-const config: Cpu.CpuConfig = { deltas, rounds, warmup: quick ? 1 : 2, formats, skip: new Set(list("BENCH_SKIP")) }
+const config: Cpu.CpuConfig = { deltas, rounds, warmup: quick ? 1 : 2, slowRounds: quick ? 1 : 5, formats, skip: new Set(list("BENCH_SKIP")) }
 
 const started = performance.now()
 const server = await ServerClient.start()

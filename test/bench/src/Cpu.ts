@@ -105,6 +105,8 @@ interface Reader {
   readonly client: Client
   readonly cpu: Array<number>
   readonly wall: Array<number>
+  warm?: number
+  slow?: boolean
   error?: string
 }
 
@@ -123,6 +125,8 @@ export interface CpuConfig {
   readonly deltas: number
   readonly rounds: number
   readonly warmup: number
+  /** Timed runs for readers ≥5× the raw SDK in warm-up. */
+  readonly slowRounds: number
   readonly formats: ReadonlyArray<WireFormat>
   readonly skip: ReadonlySet<string>
 }
@@ -151,12 +155,19 @@ export const run = async (
       const order = readers.map((_, i) => readers[(i + round) % readers.length])
       for (const reader of order) {
         if (reader.error !== undefined) continue
+        // A reader ≥5× the raw SDK in warm-up (the Vercel AI SDK, @effect/ai)
+        // gets `slowRounds` timed runs: its median is not in doubt, and its
+        // runs would take most of the bench's time.
+        if (round >= config.warmup + config.slowRounds && reader.slow) continue
         try {
           await timeOne(reader, config.deltas)
         } catch (cause) {
           reader.error = cause instanceof Error ? cause.message : String(cause)
         }
         if (round < config.warmup) {
+          if (reader.cpu.length > 0) reader.warm = reader.cpu[0]
+          const base = readers[0].warm // the raw SDK
+          if (reader.warm !== undefined && base !== undefined && reader.warm > 5 * base) reader.slow = true
           reader.cpu.length = 0
           reader.wall.length = 0
         }

@@ -40,8 +40,8 @@ describe("Sse", () => {
     expect(parse([": ping\n\n: ping\n\n"])).toEqual([])
   })
 
-  it("dispatches a named event without data; discards an unfinished last event", () => {
-    expect(parse(["event: ping\n\ndata: cut"])).toEqual([ev("", "ping")])
+  it("dispatches no event without data, nor an unfinished last event", () => {
+    expect(parse(["event: ping\n\ndata: one\n\ndata: cut"])).toEqual([ev("one")])
   })
 
   it("a multi-byte character split across chunks", () => {
@@ -72,9 +72,10 @@ describe("Sse", () => {
       }
       expect.unreachable("no error")
     }
-    fails([`data: ${"x".repeat(100)}\n\n`])
-    fails(["data: ", "x".repeat(40), "x".repeat(40)]) // an unfinished line is bounded too
-    fails([...Array.from({ length: 10 }, () => "data: 0123456789\n")])
+    fails(["data: ", "x".repeat(40), "x".repeat(40)]) // an unfinished line across chunks
+    fails([...Array.from({ length: 10 }, () => "data: 0123456789\n")]) // an unfinished event across chunks
+    // what is buffered is bounded: an event that arrives whole in one chunk is not buffered
+    expect(parse([`data: ${"x".repeat(100)}\n\n`], { maxEventBytes: 64 })).toHaveLength(1)
     // events each under the bound pass, however many
     expect(parse(Array.from({ length: 100 }, () => "data: 0123456789\n\n"), { maxEventBytes: 64 })).toHaveLength(100)
   })

@@ -30,7 +30,7 @@ const captureBody = async (format: WireFormat, urls: Urls): Promise<Array<Uint8A
 }
 
 const parsers = {
-  "streamvisor Sse": (chunks: ReadonlyArray<Uint8Array>): number => {
+  "streamvisor Sse (eventsource-parser + UTF-8 check + bound)": (chunks: ReadonlyArray<Uint8Array>): number => {
     let n = 0
     const parser = Sse.framing()("bench")
     const onItem = (event: Sse.Event) => {

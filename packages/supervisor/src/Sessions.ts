@@ -31,6 +31,7 @@ import type { ChatRequest, LlmError, Provider, StreamEvent } from "@streamvisor/
 import type * as Session from "./Session.js"
 import { type SessionError, SessionStopped } from "./SessionError.js"
 import * as Supervisor from "./Supervisor.js"
+import type * as SupervisorError from "./SupervisorError.js"
 
 /**
  * Why a session could not be reached or could not keep a turn, besides
@@ -116,7 +117,10 @@ export interface Handle {
  * @category models
  */
 export interface Sessions {
-  readonly create: (options: CreateOptions) => Effect.Effect<Handle, SessionUnavailable | SessionError>
+  /** Fails with `InvalidOptions` when the local supervisor refuses the options (bad model, system prompt…). */
+  readonly create: (
+    options: CreateOptions
+  ) => Effect.Effect<Handle, SessionUnavailable | SessionError | SupervisorError.InvalidOptions>
   readonly get: (id: string) => Handle
 }
 
@@ -190,7 +194,7 @@ const notFound = (sessionId: string) => new SessionUnavailable({ sessionId, reas
  */
 export const makeLocal = (
   options?: Supervisor.Options
-): Effect.Effect<Sessions, never, ProviderRegistry | Scope.Scope> =>
+): Effect.Effect<Sessions, SupervisorError.InvalidOptions, ProviderRegistry | Scope.Scope> =>
   Effect.gen(function*() {
     const registry = yield* ProviderRegistry
     const supervisor = yield* Supervisor.make(options)
@@ -225,5 +229,7 @@ export const makeLocal = (
  * @since 0.1.0
  * @category layers
  */
-export const layerLocal = (options?: Supervisor.Options): Layer.Layer<Sessions, never, ProviderRegistry> =>
+export const layerLocal = (
+  options?: Supervisor.Options
+): Layer.Layer<Sessions, SupervisorError.InvalidOptions, ProviderRegistry> =>
   Layer.scoped(Sessions, makeLocal(options))

@@ -6,17 +6,18 @@
  * @since 0.1.0
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
-import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
+import { acquire, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
-import { capabilities, DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
+import { capabilities, DEFAULT_MAX_TOKENS, prepare } from "./internal/Request.js"
 
 /**
  * @since 0.1.0
@@ -101,20 +102,15 @@ export const make = (options: Options): Provider.Provider => {
     name: PROVIDER,
     capabilities,
     stream: (request) => {
-      if (request.temperature !== undefined && request.temperature > 1) {
-        return Stream.fail(
-          new LlmError.InvalidRequest({
-            provider: PROVIDER,
-            message: `${PROVIDER}: temperature must be between 0 and 1, got ${request.temperature}`
-          })
-        )
-      }
-      const params = toParams(request, defaultMaxTokens)
+      // The API's own rules (temperature range, thinking constraints…) fail here, before connecting.
+      const prepared = prepare(request, defaultMaxTokens)
+      if (Either.isLeft(prepared)) return Stream.fail(prepared.left)
+      const { outputTool, params } = prepared.right
       return acquire({
         provider: PROVIDER,
         model: request.model,
         open: (signal) => sdk.messages.create(params, { signal }),
-        decoder,
+        decoder: outputTool === undefined ? decoder : Decoder.make(scrub, outputTool),
         mapError: classify
       })
     }

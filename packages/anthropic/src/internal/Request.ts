@@ -136,7 +136,7 @@ const userContent = (message: ChatRequest.UserMessage, at: string): string | Arr
   return blocks
 }
 
-/** The assistant turn's blocks in order; `undefined` when it is plain text (sent as a string). */
+/** The assistant turn's blocks in order, or its text as a string when it is only text and not cached. */
 const assistantContent = (message: ChatRequest.AssistantMessage, at: string): string | Array<ContentBlock> => {
   const parts = ChatRequest.assistantParts(message)
   if (message.cache !== true && parts.every((part) => part.type === "text")) return ChatRequest.text(parts)

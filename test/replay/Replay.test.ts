@@ -131,9 +131,55 @@ const check = (body: Fixtures.Body, { error, events }: Outcome): void => {
       expect({ inputTokens: last.inputTokens, outputTokens: last.outputTokens }).toEqual(usage)
     }
   }
+  if (body.format === "anthropic") checkAnthropic(body, events, error)
   // text and tool calls also on a failure: what arrived before it (the expectation lists exactly that)
   expect(of("TextDelta").map((e) => e.text).join("")).toBe(expected.text)
   expect(of("ToolCallEnd").map((e) => ({ name: e.name, arguments: e.arguments }))).toEqual(expected.toolCalls)
+}
+
+/**
+ * Anthropic: every thinking block ends in a `ReasoningEnd` carrying the signature its
+ * `signature_delta`s spelled, every redacted block in one carrying its data, and every
+ * `citations_delta` arrives as a `ProviderMetadata` of kind "citations". Read from the body's own
+ * frames, so the expectation files stay as they are.
+ */
+const checkAnthropic = (
+  body: Fixtures.Body,
+  events: ReadonlyArray<StreamEvent.StreamEvent>,
+  error: LlmError.LlmError | undefined
+): void => {
+  const frames = Buffer.from(body.body).toString("utf8").split(/\r?\n/).flatMap((line) => {
+    if (!line.startsWith("data:")) return []
+    try {
+      return [JSON.parse(line.slice(5)) as Record<string, any>]
+    } catch {
+      return []
+    }
+  })
+  const signatures = new Map<number, string>()
+  const redacted: Array<string> = []
+  let citations = 0
+  for (const frame of frames) {
+    if (frame.type === "content_block_start" && frame.content_block?.type === "thinking") signatures.set(frame.index, "")
+    if (frame.type === "content_block_start" && frame.content_block?.type === "redacted_thinking") redacted.push(frame.content_block.data)
+    if (frame.type === "content_block_delta" && frame.delta?.type === "signature_delta") {
+      signatures.set(frame.index, (signatures.get(frame.index) ?? "") + frame.delta.signature)
+    }
+    if (frame.type === "content_block_delta" && frame.delta?.type === "citations_delta") citations++
+  }
+  const ends = events.filter((e): e is StreamEvent.ReasoningEnd => e._tag === "ReasoningEnd")
+  for (const end of ends) expect(end.provider).toBe("anthropic")
+  const metadata = events.filter((e) => e._tag === "ProviderMetadata")
+  if (error !== undefined) {
+    // a cut stream delivers a prefix
+    expect(ends.length).toBeLessThanOrEqual(signatures.size + redacted.length)
+    expect(metadata.length).toBeLessThanOrEqual(citations)
+    return
+  }
+  expect(ends.flatMap((e) => (e.redactedData === undefined ? [] : [e.redactedData]))).toEqual(redacted)
+  expect(ends.flatMap((e) => (e.redactedData === undefined ? [e.signature ?? ""] : []))).toEqual([...signatures.values()])
+  expect(metadata.length).toBe(citations)
+  for (const m of metadata) expect(m).toMatchObject({ provider: "anthropic", kind: "citations" })
 }
 
 const settle = async (ledger: Ledger.Service): Promise<void> => {

@@ -1,8 +1,8 @@
 /**
  * The usage a recorded body reports, read straight from its frames (not through any adapter): the
  * last value of each count, `undefined` when the body reports none. The fields are each adapter's
- * documented source: Anthropic `input_tokens` / `output_tokens` (`message_start`, then
- * `message_delta`), Chat `prompt_tokens` / `completion_tokens`, Responses `input_tokens` /
+ * documented source: Anthropic `input_tokens` (plus `cache_read_input_tokens` and
+ * `cache_creation_input_tokens`) / `output_tokens` (`message_start`, then `message_delta`), Chat `prompt_tokens` / `completion_tokens`, Responses `input_tokens` /
  * `output_tokens` of the final response, Gemini `promptTokenCount` / `candidatesTokenCount` (thinking
  * tokens not added), Ollama `prompt_eval_count` / `eval_count`.
  */
@@ -32,16 +32,23 @@ export const reportedUsage = (
 ): { readonly inputTokens: number; readonly outputTokens: number } | undefined => {
   let input: number | undefined
   let output: number | undefined
+  let cacheRead: number | undefined
+  let cacheWrite: number | undefined
   const take = (i: unknown, o: unknown) => {
     input = num(i) ?? input
     output = num(o) ?? output
   }
   for (const p of payloads(body)) {
     switch (body.format) {
-      case "anthropic":
-        if (p.type === "message_start") take(p.message?.usage?.input_tokens, p.message?.usage?.output_tokens)
-        if (p.type === "message_delta") take(p.usage?.input_tokens, p.usage?.output_tokens)
+      case "anthropic": {
+        // Usage.inputTokens includes the cache reads and writes Anthropic counts apart from input_tokens.
+        const usage = p.type === "message_start" ? p.message?.usage : p.type === "message_delta" ? p.usage : undefined
+        if (usage == null) break
+        take(usage.input_tokens, usage.output_tokens)
+        cacheRead = num(usage.cache_read_input_tokens) ?? cacheRead
+        cacheWrite = num(usage.cache_creation_input_tokens) ?? cacheWrite
         break
+      }
       case "openai-chat":
         if (p.usage != null) take(p.usage.prompt_tokens, p.usage.completion_tokens)
         break
@@ -56,5 +63,6 @@ export const reportedUsage = (
         break
     }
   }
+  if (input !== undefined) input += (cacheRead ?? 0) + (cacheWrite ?? 0)
   return input === undefined && output === undefined ? undefined : { inputTokens: input ?? 0, outputTokens: output ?? 0 }
 }

@@ -6,15 +6,16 @@
  * @since 0.1.0
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
-import { AdapterKit, LlmError, Provider, Redaction } from "@streamvisor/core"
+import { AdapterKit, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
+import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
-import { capabilities, DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
+import { capabilities, DEFAULT_MAX_TOKENS, prepare } from "./internal/Request.js"
 import * as Transport from "./internal/Transport.js"
 
 /**
@@ -108,21 +109,17 @@ export const make = (options: Options): Provider.Provider => {
     name: PROVIDER,
     capabilities,
     stream: (request) => {
-      if (request.temperature !== undefined && request.temperature > 1) {
-        return Stream.fail(
-          new LlmError.InvalidRequest({
-            provider: PROVIDER,
-            message: `${PROVIDER}: temperature must be between 0 and 1, got ${request.temperature}`
-          })
-        )
-      }
+      // The API's own rules (temperature range, thinking constraints…) fail here, before connecting.
+      const prepared = prepare(request, defaultMaxTokens)
+      if (Either.isLeft(prepared)) return Stream.fail(prepared.left)
+      const { outputTool, params } = prepared.right
       return Transport.stream({
         transport: options.transport ?? "bytes",
         sdk,
-        params: toParams(request, defaultMaxTokens),
+        params,
         provider: PROVIDER,
         model: request.model,
-        decoder,
+        decoder: outputTool === undefined ? decoder : Decoder.make(scrub, outputTool),
         mapError: classify
       })
     }

@@ -73,6 +73,27 @@ const scenario = <A, E>(script: Script.Script, body: (run: Run) => Effect.Effect
     return { exit, snapshot, stats: server.stats() }
   })
 
+/**
+ * A recorded fixture's usage as `Usage` reports it: `input_tokens` plus the last cache read and
+ * write counts the chunks carry, and those counts as the detail.
+ */
+const withCache = (usage: { readonly inputTokens: number | null; readonly outputTokens: number | null }, chunks: ReadonlyArray<string>) => {
+  let read: number | undefined
+  let write: number | undefined
+  for (const line of chunks) {
+    const event = JSON.parse(line)
+    const u = event.type === "message_start" ? event.message?.usage : event.type === "message_delta" ? event.usage : undefined
+    if (typeof u?.cache_read_input_tokens === "number") read = u.cache_read_input_tokens
+    if (typeof u?.cache_creation_input_tokens === "number") write = u.cache_creation_input_tokens
+  }
+  const { _tag, ...out } = StreamEvent.usage(
+    usage.inputTokens! + (read ?? 0) + (write ?? 0),
+    usage.outputTokens!,
+    read === undefined && write === undefined ? undefined : { cachedInputTokens: read, cacheWriteTokens: write }
+  )
+  return out
+}
+
 /** Collect events as they arrive, so a failing stream still shows what it delivered. */
 const collectUntilEnd = (stream: Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>) =>
   Effect.gen(function*() {
@@ -126,6 +147,8 @@ describe("the matrix", () => {
       const events = Chunk.toReadonlyArray(Exit.getOrElse(exit, () => Chunk.empty()))
       expect(events.filter((e) => e._tag !== "ToolCallDelta")).toEqual([
         StreamEvent.reasoningDelta("think"),
+        // The fake signs a reasoning block without a signature of its own with a fixed one.
+        StreamEvent.reasoningEnd("anthropic", { signature: expect.any(String) }),
         StreamEvent.textDelta("Sure."),
         StreamEvent.toolCallStart("toolu_1", "weather"),
         StreamEvent.toolCallEnd("toolu_1", "weather", { city: "Oslo" }),
@@ -382,7 +405,8 @@ describe("recorded fixtures replayed through the adapter", () => {
       expect(generation.text).toBe(expected.text)
       expect(generation.reasoning).toBe(expected.reasoning ?? "")
       expect(generation.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments }))).toEqual(expected.toolCalls)
-      expect(generation.usage).toEqual(expected.usage)
+      // expected.json counts Anthropic's input_tokens alone; Usage adds the cache reads and writes.
+      expect(generation.usage).toEqual(withCache(expected.usage, Fixtures.load("anthropic", name).chunks))
       expect(generation.finish.raw).toBe(expected.finishReason)
     }))
 

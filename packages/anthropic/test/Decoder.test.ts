@@ -48,6 +48,25 @@ const start = { type: "message_start", message: { usage: { input_tokens: 5, outp
 const stop = { type: "message_stop" }
 const delta = (reason: string) => ({ type: "message_delta", delta: { stop_reason: reason }, usage: { output_tokens: 9 } })
 
+/**
+ * A fixture's usage as `Usage` reports it: expected.json counts `input_tokens` alone; the decoder
+ * adds the last cache read and write counts the chunks carry, and reports them as the detail.
+ */
+const withCache = (usage: { readonly inputTokens: number | null; readonly outputTokens: number | null }, chunks: ReadonlyArray<any>) => {
+  let read: number | undefined
+  let write: number | undefined
+  for (const event of chunks) {
+    const u = event.type === "message_start" ? event.message?.usage : event.type === "message_delta" ? event.usage : undefined
+    if (typeof u?.cache_read_input_tokens === "number") read = u.cache_read_input_tokens
+    if (typeof u?.cache_creation_input_tokens === "number") write = u.cache_creation_input_tokens
+  }
+  return StreamEvent.usage(
+    usage.inputTokens! + (read ?? 0) + (write ?? 0),
+    usage.outputTokens!,
+    read === undefined && write === undefined ? undefined : { cachedInputTokens: read, cacheWriteTokens: write }
+  )
+}
+
 describe("decoder over every recorded fixture", () => {
   const names = Fixtures.list().filter((f) => f.format === "anthropic").map((f) => f.name)
 
@@ -65,7 +84,7 @@ describe("decoder over every recorded fixture", () => {
     const ends = out.filter((e): e is StreamEvent.ToolCallEnd => e._tag === "ToolCallEnd")
     expect(ends.map((e) => ({ name: e.name, arguments: e.arguments }))).toEqual(expected.toolCalls)
     const usage = out.filter((e) => e._tag === "Usage")
-    expect(usage).toEqual([StreamEvent.usage(expected.usage.inputTokens!, expected.usage.outputTokens!)])
+    expect(usage).toEqual([withCache(expected.usage, chunks)])
     expect(out.filter(StreamEvent.isFinish)).toHaveLength(1)
     expect(out.at(-1)).toEqual(StreamEvent.finish(Decoder.finishReason(expected.finishReason), expected.finishReason))
     // No empty deltas, and every tool call is started, streamed and ended in order.
@@ -92,10 +111,16 @@ describe("decoder over every recorded fixture", () => {
       .toEqual(pieces.slice(1))
   })
 
-  it("thinking-signature: the empty thinking_delta and the signature emit nothing", () => {
-    const { out } = decode(parsed("thinking-signature"))
+  it("thinking-signature: the empty thinking_delta emits nothing; the signature closes the block as ReasoningEnd", () => {
+    const chunks = parsed("thinking-signature") as Array<{ delta?: { type?: string; signature?: string } }>
+    const signature = chunks.find((c) => c.delta?.type === "signature_delta")!.delta!.signature!
+    expect(signature.length).toBeGreaterThan(0)
+    const { out } = decode(chunks)
     expect(reasoning(out)).toHaveLength(9)
-    expect(out.map((e) => e._tag).filter((t) => t !== "ReasoningDelta" && t !== "TextDelta")).toEqual(["Usage", "Finish"])
+    expect(out.map((e) => e._tag).filter((t) => t !== "ReasoningDelta" && t !== "TextDelta")).toEqual(["ReasoningEnd", "Usage", "Finish"])
+    expect(out.find((e) => e._tag === "ReasoningEnd")).toEqual(StreamEvent.reasoningEnd("anthropic", { signature }))
+    // the block ends before the text starts
+    expect(out.findIndex((e) => e._tag === "ReasoningEnd")).toBeLessThan(out.findIndex((e) => e._tag === "TextDelta"))
   })
 
   it("message-delta-input-tokens: the later input_tokens wins, also in the ledger", () => {
@@ -117,9 +142,14 @@ describe("decoder over every recorded fixture", () => {
     expect(ledger.snapshot().usage).toEqual({ inputTokens: 17, outputTokens: 227 })
   })
 
-  it("max-tokens-cache-read-padded: cache-read tokens are not added to input", () => {
-    const { out } = decode(parsed("max-tokens-cache-read-padded"))
-    expect(out.slice(-2)).toEqual([StreamEvent.usage(3, 1), StreamEvent.finish("length", "max_tokens")])
+  it("max-tokens-cache-read-padded: cache reads are added to input and reported as cachedInputTokens", () => {
+    const { out, usage } = decode(parsed("max-tokens-cache-read-padded"))
+    const total = 3 + 18639
+    expect(out.slice(-2)).toEqual([
+      StreamEvent.usage(total, 1, { cachedInputTokens: 18639, cacheWriteTokens: 0 }),
+      StreamEvent.finish("length", "max_tokens")
+    ])
+    expect(usage.at(-1)).toEqual([total, 1])
   })
 })
 
@@ -199,7 +229,7 @@ describe("decoder edge cases", () => {
     expect(() => decode(events)).toThrow(LlmError.ProtocolError)
   })
 
-  it("server-tool blocks, redacted thinking, citations and unknown events emit nothing", () => {
+  it("server-tool blocks and unknown events emit nothing; redacted thinking and citations are kept", () => {
     const { out } = decode([
       start,
       { type: "ping" },
@@ -217,7 +247,13 @@ describe("decoder edge cases", () => {
       delta("end_turn"),
       stop
     ])
-    expect(out).toEqual([StreamEvent.textDelta("ok"), StreamEvent.usage(5, 9), StreamEvent.finish("stop", "end_turn")])
+    expect(out).toEqual([
+      StreamEvent.reasoningEnd("anthropic", { redactedData: "xx" }),
+      StreamEvent.providerMetadata("anthropic", "citations", {}),
+      StreamEvent.textDelta("ok"),
+      StreamEvent.usage(5, 9),
+      StreamEvent.finish("stop", "end_turn")
+    ])
   })
 
   it("an error body reaching the decoder is classified by its type", () => {

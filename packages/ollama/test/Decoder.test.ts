@@ -98,7 +98,7 @@ describe("Decoder", () => {
     expect(events.at(-1)).toEqual({ _tag: "Finish", reason: "length", raw: "length" }) // …but the line counts
   })
 
-  it("maps thinking to ReasoningDelta and skips empty pieces", () => {
+  it("maps thinking to ReasoningDelta, closed by a ReasoningEnd when the answer starts; skips empty pieces", () => {
     const line = (message: Record<string, unknown>) => JSON.stringify({ message, done: false }) + "\n"
     const { events } = run([
       line({ role: "assistant", content: "", thinking: "hmm" }),
@@ -107,9 +107,22 @@ describe("Decoder", () => {
     ])
     expect(events).toEqual([
       { _tag: "ReasoningDelta", text: "hmm" },
+      { _tag: "ReasoningEnd", provider: "ollama" },
       { _tag: "TextDelta", text: "ok" },
       { _tag: "Finish", reason: "stop", raw: null }
     ])
+  })
+
+  it("closes thinking before a tool call, and at the end when nothing follows; a line thinks before it speaks", () => {
+    const line = (message: Record<string, unknown>) => JSON.stringify({ message, done: false }) + "\n"
+    const call = { function: { name: "now", arguments: {} } }
+    const tags = (lines: Array<string>) => run([...lines, final()]).events.map((e) => e._tag)
+    expect(tags([line({ thinking: "a" }), line({ tool_calls: [call] })]))
+      .toEqual(["ReasoningDelta", "ReasoningEnd", "ToolCallStart", "ToolCallDelta", "ToolCallEnd", "Finish"])
+    expect(tags([line({ thinking: "a" }), line({ thinking: "b" })]))
+      .toEqual(["ReasoningDelta", "ReasoningDelta", "ReasoningEnd", "Finish"])
+    expect(tags([line({ content: "x", thinking: "a" })])).toEqual(["ReasoningDelta", "ReasoningEnd", "TextDelta", "Finish"])
+    expect(tags([line({ content: "x" }), line({ content: "y" })])).toEqual(["TextDelta", "TextDelta", "Finish"])
   })
 
   it("maps complete tool calls to start, one delta and end with made-up ids", () => {

@@ -73,6 +73,8 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
   /** A UTF-16 string of this many units or fewer is surely within the byte bound. */
   private readonly safeLength: number
   private toolCalls = 0
+  /** Whether `thinking` deltas are open: the next content, tool call or the end closes them with a `ReasoningEnd`. */
+  private thinking = false
   private done = false
   private inputTokens: number | undefined = undefined
   private outputTokens: number | undefined = undefined
@@ -141,6 +143,7 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
         message: `${PROVIDER}: the response ended before its final "done": true line`
       })
     }
+    if (this.thinking) this.endThinking(emit)
     if (this.inputTokens !== undefined || this.outputTokens !== undefined) {
       emit(StreamEvent.usage(this.inputTokens ?? 0, this.outputTokens ?? 0))
     }
@@ -165,17 +168,25 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
     const message = value.message
     if (message !== undefined && message !== null) {
       if (typeof message !== "object" || Array.isArray(message)) throw this.invalid(value)
-      const content = message.content
-      if (typeof content === "string") {
-        if (content.length > 0) emit(StreamEvent.textDelta(content))
-      } else if (content !== undefined && content !== null) throw this.invalid(value)
+      // Thinking first: a line carrying both is thought before it is said.
       const thinking = message.thinking
       if (typeof thinking === "string") {
-        if (thinking.length > 0) emit(StreamEvent.reasoningDelta(thinking))
+        if (thinking.length > 0) {
+          emit(StreamEvent.reasoningDelta(thinking))
+          this.thinking = true
+        }
       } else if (thinking !== undefined && thinking !== null) throw this.invalid(value)
+      const content = message.content
+      if (typeof content === "string") {
+        if (content.length > 0) {
+          if (this.thinking) this.endThinking(emit)
+          emit(StreamEvent.textDelta(content))
+        }
+      } else if (content !== undefined && content !== null) throw this.invalid(value)
       const calls = message.tool_calls
       if (calls !== undefined && calls !== null) {
         if (!Array.isArray(calls)) throw this.invalid(value)
+        if (this.thinking && calls.length > 0) this.endThinking(emit)
         for (let i = 0; i < calls.length; i++) this.toolCall(calls[i], value, emit)
       }
     }
@@ -185,6 +196,16 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
     if (done !== true) throw this.invalid(value)
     this.final(value)
     return true
+  }
+
+  /**
+   * Close the thinking deltas. Ollama has no signature: the `ReasoningEnd`
+   * only marks the block as Ollama's, so `Provider.toMessages` keeps it for
+   * the next turn (sent back as `thinking`) and other providers leave it out.
+   */
+  private endThinking(emit: Emit): void {
+    this.thinking = false
+    emit(StreamEvent.reasoningEnd(PROVIDER))
   }
 
   private toolCall(call: any, line: unknown, emit: Emit): void {

@@ -1,19 +1,35 @@
 /**
  * `ChatRequest` → the JSON body of `POST /api/chat`.
  *
+ * What Ollama has no field for is refused by the capabilities table before
+ * connecting: image URLs (Ollama takes base64 only), files, images in tool
+ * results, `toolChoice` "required" / `{ tool }`, and a reasoning token budget.
+ *
  * @internal
  */
 import { Capabilities, ChatRequest, LlmError } from "@streamvisor/core"
 import { PROVIDER } from "./Errors.js"
 
 /**
- * What this adapter takes beyond plain text. Nothing yet: until the request
- * model's features are mapped to this wire format, each is refused as
- * `InvalidRequest` before connecting rather than dropped.
+ * What this adapter takes beyond plain text. A cache hint is taken and
+ * ignored: Ollama keeps the prompt's KV cache of a loaded model by itself.
  *
  * @internal
  */
-export const capabilities = Capabilities.make({ providerOptionsKey: "ollama" })
+export const capabilities = Capabilities.make({
+  providerOptionsKey: "ollama",
+  features: [
+    "image.data",
+    "toolChoice.none",
+    "responseFormat.json",
+    "responseFormat.json_schema",
+    "reasoning.effort",
+    "reasoning.history",
+    "cache",
+    "providerOptions"
+  ],
+  imageMediaTypes: ["image/*"]
+})
 
 /** Ollama's `think` request field. @internal */
 export type Think = boolean | "low" | "medium" | "high"
@@ -27,6 +43,7 @@ export interface ChatBody {
   readonly tools?: ReadonlyArray<Record<string, unknown>>
   readonly think?: Think
   readonly keep_alive?: string | number
+  readonly format?: "json" | Record<string, unknown>
 }
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -52,20 +69,31 @@ const toArguments = (name: string, args: unknown): Record<string, unknown> => {
 
 const toMessage = (message: ChatRequest.Message): Record<string, unknown> => {
   switch (message.role) {
-    case "user":
-      return { role: "user", content: ChatRequest.text(message.content) }
+    case "user": {
+      if (typeof message.content === "string") return { role: "user", content: message.content }
+      // Ollama takes a message's images as a list of base64 strings beside its text.
+      const images: Array<string> = []
+      for (const part of message.content) if (part.type === "image" && "data" in part) images.push(part.data)
+      const content = ChatRequest.text(message.content)
+      return images.length === 0 ? { role: "user", content } : { role: "user", content, images }
+    }
     case "assistant": {
       const calls = ChatRequest.toolCalls(message)
-      const content = ChatRequest.text(message.content)
-      return calls.length === 0
-        ? { role: "assistant", content }
-        : {
-          role: "assistant",
-          content,
-          tool_calls: calls.map((call) => ({
-            function: { name: call.name, arguments: toArguments(call.name, call.arguments) }
-          }))
+      const out: Record<string, unknown> = { role: "assistant", content: ChatRequest.text(message.content) }
+      if (typeof message.content !== "string") {
+        // Reasoning goes back as `thinking`; another provider's reasoning is left out.
+        let thinking = ""
+        for (const part of message.content) {
+          if (part.type === "reasoning" && (part.provider === undefined || part.provider === PROVIDER)) thinking += part.text
         }
+        if (thinking.length > 0) out.thinking = thinking
+      }
+      if (calls.length > 0) {
+        out.tool_calls = calls.map((call) => ({
+          function: { name: call.name, arguments: toArguments(call.name, call.arguments) }
+        }))
+      }
+      return out
     }
     case "tool":
       // Ollama matches a result to its call by the tool's name; it has no call ids.
@@ -74,8 +102,22 @@ const toMessage = (message: ChatRequest.Message): Record<string, unknown> => {
 }
 
 /**
- * Build the request body. Throws `InvalidRequest` when a tool call in the
- * history has arguments that are not a JSON object.
+ * `reasoning` → `think`: the effort as Ollama's level ("low" / "medium" /
+ * "high", which gpt-oss takes), or `true` when no effort is given. A model
+ * that only takes on/off answers a level with a 400 ("think value … is not
+ * supported for this model"); `providerOptions.ollama.think: true` is the way
+ * to ask it.
+ */
+const thinkOf = (reasoning: ChatRequest.Reasoning): Think => reasoning.effort ?? true
+
+/**
+ * Build the request body: system first, messages (user images as `images`,
+ * assistant reasoning as `thinking`), sampling in `options`, tools (left out
+ * for `toolChoice: "none"`), `format` (`"json"` or the JSON Schema), `think`
+ * (the request's `reasoning`, else the adapter's option), `keep_alive`. Last,
+ * `providerOptions.ollama` is merged over it (its `options` key by key), all
+ * but `stream`. Throws `InvalidRequest` when a tool call in the history has
+ * arguments that are not a JSON object.
  *
  * @internal
  */
@@ -93,14 +135,22 @@ export const toBody = (
   if (request.temperature !== undefined) options.temperature = request.temperature
   if (request.stop !== undefined && request.stop.length > 0) options.stop = request.stop
 
-  return {
+  const format = request.responseFormat === undefined
+    ? undefined
+    : request.responseFormat.type === "json"
+    ? "json" as const
+    : request.responseFormat.schema
+  const think = request.reasoning !== undefined ? thinkOf(request.reasoning) : extra.think
+  const sendTools = request.tools !== undefined && request.tools.length > 0 && request.toolChoice !== "none"
+
+  const body: ChatBody = {
     model: request.model,
     messages,
     stream: true,
     ...(Object.keys(options).length > 0 ? { options } : {}),
-    ...(request.tools !== undefined && request.tools.length > 0
+    ...(sendTools
       ? {
-        tools: request.tools.map((tool) => ({
+        tools: request.tools!.map((tool) => ({
           type: "function",
           function: {
             name: tool.name,
@@ -110,7 +160,13 @@ export const toBody = (
         }))
       }
       : {}),
-    ...(extra.think !== undefined ? { think: extra.think } : {}),
+    ...(format !== undefined ? { format } : {}),
+    ...(think !== undefined ? { think } : {}),
     ...(extra.keepAlive !== undefined ? { keep_alive: extra.keepAlive } : {})
   }
+  const given = request.providerOptions?.ollama
+  if (given === undefined) return body
+  const merged: Record<string, unknown> = { ...body, ...given, stream: true }
+  if (isObject(given.options) && body.options !== undefined) merged.options = { ...body.options, ...given.options }
+  return merged as unknown as ChatBody
 }

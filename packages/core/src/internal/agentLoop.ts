@@ -89,7 +89,7 @@ export const loop = (
         return chunk
       }))
       const after: Events = Stream.unwrap(Effect.map(
-        Provider.collect(provider.name, Stream.fromChunks(...chunks)),
+        Effect.suspend(() => Provider.collect(provider.name, Stream.fromChunks(...chunks))),
         (generation) => {
           chunks.length = 0
           if (generation.usage !== undefined) {

@@ -165,6 +165,7 @@ type ParametersOf<P> = P extends Schema.Schema.Any ? P : P extends Schema.Struct
 const Proto = {
   [TypeId]: TypeId,
   pipe() {
+    // eslint-disable-next-line prefer-rest-params -- pipeArguments takes the IArguments object, as in effect
     return pipeArguments(this, arguments)
   }
 }

@@ -115,6 +115,7 @@ export type Handlers<T> = T extends Toolkit<infer Tools> ? { [Name in keyof Tool
 const Proto = {
   [TypeId]: TypeId,
   pipe() {
+    // eslint-disable-next-line prefer-rest-params -- pipeArguments takes the IArguments object, as in effect
     return pipeArguments(this, arguments)
   }
 }

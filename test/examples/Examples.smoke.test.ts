@@ -176,6 +176,16 @@ describe.concurrent("examples (smoke)", { timeout: 120_000 }, () => {
     ])
   })
 
+  it("agent.ts: a 3-step tool turn, then a turn cancelled while a tool runs", async () => {
+    expectClean(await run("examples/agent.ts"), [
+      '← lookup_city: success {"city":"Paris","country":"France","population":2102650}',
+      "← calculator: success 4205300",
+      "turn ended (finished) after 3 steps; 5 messages to commit: assistant, tool, assistant, tool, assistant",
+      "[approval] finalizer ran: the wait was released",
+      "turn cancelled; live streams now: 0"
+    ])
+  })
+
   it("graceful-shutdown.ts: SIGINT closes the supervisor's scope and reports", async () => {
     let signalled = false
     const result = await run("examples/graceful-shutdown.ts", [], {

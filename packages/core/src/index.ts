@@ -8,6 +8,20 @@
  */
 
 /**
+ * The events of an agent turn: steps, tool results, the turn's end.
+ *
+ * @since 0.3.0
+ */
+export * as AgentEvent from "./AgentEvent.js"
+
+/**
+ * One agent turn: the model, its tool calls, their results, until it is done.
+ *
+ * @since 0.3.0
+ */
+export * as AgentTurn from "./AgentTurn.js"
+
+/**
  * The one door a provider stream opens through.
  *
  * @since 0.2.0
@@ -121,6 +135,32 @@ export * as StreamEvent from "./StreamEvent.js"
  * @since 0.2.0
  */
 export * as Timeouts from "./Timeouts.js"
+
+/**
+ * A tool the model may call, defined with `effect/Schema`.
+ *
+ * @since 0.3.0
+ */
+export * as Tool from "./Tool.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as ToolError from "./ToolError.js"
+
+/**
+ * Tools grouped, with their handlers provided by a Layer.
+ *
+ * @since 0.3.0
+ */
+export * as Toolkit from "./Toolkit.js"
+
+/**
+ * Tool calls by outcome and tool latency.
+ *
+ * @since 0.3.0
+ */
+export * as ToolMetrics from "./ToolMetrics.js"
 
 /**
  * For adapter authors: recognising a failed or cut connection.

@@ -30,6 +30,8 @@ export type { LlmError } from "./LlmError.js"
 /** Whether a value thrown by the iterator is an `LlmError`. @since 0.2.0 @category guards */
 export { isLlmError } from "./LlmError.js"
 export type { StreamEvent } from "./StreamEvent.js"
+/** Agent turns without Effect: tools with `async execute(args, { signal })` (see `streamAgent`). @since 0.3.0 */
+export { type AgentEvent, type AgentEventIterator, type PromiseTool, streamAgent, type StreamAgentOptions } from "./internal/promiseAgent.js"
 
 /**
  * @since 0.1.0

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
+import { type GenerateContentRequest, GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
 import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
@@ -21,10 +21,10 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import * as Errors from "./internal/Errors.js"
-import { capabilities, toGenerateContentRequest } from "./internal/Request.js"
+import { buildBody, capabilities } from "./internal/Request.js"
 
 /**
  * Options shared by every way of building the adapter.
@@ -115,7 +115,8 @@ export const make = (options: Options): Provider.Provider => {
   const decoder = Decoder.make(scrub)
 
   const stream = (request: ChatRequest.ChatRequest): Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError> => {
-    const body = toGenerateContentRequest(request)
+    const body = buildBody(request)
+    if (body instanceof LlmError.InvalidRequest) return Stream.fail(body)
     return acquire({
       provider: name,
       model: request.model,
@@ -127,7 +128,8 @@ export const make = (options: Options): Provider.Provider => {
           throw new LlmError.Disconnected({ provider: name, message: `${name}: aborted before the request was sent` })
         }
         const model = client.getGenerativeModel({ model: request.model }, requestOptions)
-        const result = await model.generateContentStream(body, { signal })
+        // The body is wire JSON the SDK passes through (it only adds `safetySettings: []`).
+        const result = await model.generateContentStream(body as unknown as GenerateContentRequest, { signal })
         // Once the request is aborted (every release that is not a clean end)
         // `response` rejects; it must always have a handler.
         result.response.then(ignore, ignore)

@@ -10,6 +10,7 @@ import { GoogleGenAI as Client } from "@google/genai"
 import { type ChatRequest, Ledger, Provider } from "@streamvisor/core"
 import { Script } from "@streamvisor/testkit"
 import { Chunk, ConfigError, ConfigProvider, Effect, Exit, Scope, Stream } from "effect"
+import * as util from "node:util"
 import { GoogleGenAI } from "../src/genai.js"
 import { Google } from "../src/index.js"
 import { harness, KEY } from "./harness.js"
@@ -137,6 +138,27 @@ describe("backpressure: how far @google/genai reads ahead of a consumer that sto
       // events). The old SDK's number is only reported: its tee keeps reading for `response`.
       expect(genai.completed).toBe(0)
       expect(genai.written).toBeLessThan(8_000_000)
+    }))
+})
+
+describe("the key is never printed", () => {
+  it.live("an error body that echoes the key, a 401 and a cut stream: the key is in no message, inspect or JSON", () =>
+    Effect.gen(function*() {
+      const scripts = [
+        Script.status(400, { body: { error: { code: 400, message: `API key not valid: ${KEY}`, status: "INVALID_ARGUMENT" } } }),
+        Script.status(401),
+        Script.withFault(Script.text(3), { type: "errorEvent", afterEvents: 1 }),
+        Script.withFault(Script.text(3), { type: "disconnect", afterEvents: 1 })
+      ]
+      for (const script of scripts) {
+        h.server.setScript(script)
+        const error = yield* withLedger(h.provider.generate({ model: "m", messages: [{ role: "user", content: "Hi" }] })).pipe(Effect.flip)
+        for (const view of [error.message, String(error), util.inspect(error, { depth: 10 }), JSON.stringify(error)]) {
+          expect(view).not.toContain(KEY)
+        }
+      }
+      // The SDK sent it in the x-goog-api-key header (redacted in the recording), never in the URL.
+      expect(h.server.requests.every((r) => r.headers["x-goog-api-key"] === "<redacted>" && r.query.key === undefined)).toBe(true)
     }))
 })
 

@@ -19,7 +19,7 @@ import { Cause, Effect, Exit, Option, Stream } from "effect"
 import OpenAIClient from "openai"
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { reportedUsage } from "./Usage.js"
+import { geminiExtras, reportedUsage } from "./Usage.js"
 
 const KEY = "sk-replay-test-key"
 
@@ -132,6 +132,14 @@ const check = (body: Fixtures.Body, { error, events }: Outcome): void => {
     }
   }
   if (body.format === "anthropic") checkAnthropic(body, events, error)
+  if (body.format === "google" && error === undefined) {
+    // Gemini: thought signatures reach the events (so Provider.toMessages can send them back) and
+    // grounding is a ProviderMetadata event, never dropped.
+    const extras = geminiExtras(body)
+    const signed = [...of("ReasoningEnd").map((e) => e.signature), ...of("ToolCallEnd").map((e) => e.signature)]
+    for (const signature of extras.signatures) expect(signed).toContain(signature)
+    if (extras.grounding) expect(of("ProviderMetadata").map((e) => e.kind)).toContain("grounding")
+  }
   // text and tool calls also on a failure: what arrived before it (the expectation lists exactly that)
   expect(of("TextDelta").map((e) => e.text).join("")).toBe(expected.text)
   expect(of("ToolCallEnd").map((e) => ({ name: e.name, arguments: e.arguments }))).toEqual(expected.toolCalls)

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { acquire, Capabilities, LlmError, Provider, Redaction } from "@streamvisor/core"
+import { acquire, LlmError, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -160,6 +160,8 @@ export const make = (options: Options): Provider.Provider => {
         mapError: classify
       })
     }
+    const invalid = Chat.checkRequest(request)
+    if (invalid !== undefined) return Stream.fail(invalid)
     return acquire({
       provider: PROVIDER,
       model: request.model,
@@ -169,9 +171,9 @@ export const make = (options: Options): Provider.Provider => {
     })
   }
 
-  // Nothing beyond plain text yet, for either API: until the request model's
-  // features are mapped, each is refused before connecting rather than dropped.
-  return Provider.make({ name: PROVIDER, capabilities: Capabilities.make({ providerOptionsKey: "openai" }), stream })
+  // Each API's table: internal/ChatParams.ts, internal/ResponsesParams.ts.
+  const capabilities = api === "responses" ? Responses.capabilities : Chat.capabilities
+  return Provider.make({ name: PROVIDER, capabilities, stream })
 }
 
 /**

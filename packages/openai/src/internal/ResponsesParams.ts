@@ -120,19 +120,20 @@ const toolOutput = (
  *   Completions or another provider's stream) is not an item and is left out,
  *   as is another provider's.
  * - A tool call's `signature` is its `function_call` item id (the decoder puts
- *   it there only for a call that followed a reasoning item); it is sent only
- *   right after that reasoning item, so a signature from elsewhere (Gemini's)
- *   never reaches OpenAI as an id.
+ *   it there only for a call that followed a reasoning item) and goes back as
+ *   `id`, so OpenAI pairs the call with its reasoning. Only an `fc_…` id is
+ *   sent: a signature from elsewhere (Gemini's, base64) never reaches OpenAI
+ *   as an id. A history that drops the reasoning part but keeps the call gets
+ *   OpenAI's 400 (`InvalidRequest`), as with any client that keeps item ids:
+ *   keep the parts `Provider.toMessages` returns together.
  * - Consecutive text parts become one assistant message.
  */
 const assistantItems = (message: ChatRequest.AssistantMessage, input: Array<InputItem>): void => {
   let text = ""
-  let afterReasoning = false
   const flushText = () => {
     if (text === "") return
     input.push({ role: "assistant", content: text })
     text = ""
-    afterReasoning = false
   }
   const parts = ChatRequest.assistantParts(message)
   for (const part of parts) {
@@ -149,7 +150,6 @@ const assistantItems = (message: ChatRequest.AssistantMessage, input: Array<Inpu
           summary: part.text === "" ? [] : [{ type: "summary_text", text: part.text }],
           ...(part.encryptedContent === undefined ? {} : { encrypted_content: part.encryptedContent })
         })
-        afterReasoning = true
         break
       case "tool-call":
         flushText()
@@ -158,9 +158,8 @@ const assistantItems = (message: ChatRequest.AssistantMessage, input: Array<Inpu
           call_id: part.id,
           name: part.name,
           arguments: argumentsText(part.arguments),
-          ...(afterReasoning && part.signature !== undefined ? { id: part.signature } : {})
+          ...(part.signature !== undefined && part.signature.startsWith("fc_") ? { id: part.signature } : {})
         })
-        afterReasoning = false
         break
     }
   }

@@ -53,6 +53,16 @@ const bodyOf = async (request: ChatRequest.Input): Promise<Record<string, unknow
   return server.lastRequest!.body as Record<string, unknown>
 }
 
+/**
+ * DeepSeek's thinking-mode rule (api-docs.deepseek.com, "Thinking Mode"): an assistant turn that
+ * called tools must come back with its `reasoning_content`, else a 400.
+ */
+const deepseekThinking = (request: { readonly body: unknown }): string | undefined => {
+  const messages = (request.body as { messages?: ReadonlyArray<Record<string, unknown>> }).messages ?? []
+  const i = messages.findIndex((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== "string")
+  return i < 0 ? undefined : `The reasoning_content in the thinking mode must be passed back to the API (messages[${i}]).`
+}
+
 const cases: ReadonlyArray<{
   readonly name: string
   readonly request: ChatRequest.Input
@@ -176,13 +186,17 @@ const cases: ReadonlyArray<{
     absent: ["top_k", "anthropic"]
   },
   {
-    name: "history: reasoning parts are not sent, tool-call parts become tool_calls, text tool results",
+    name: "history: a tool-calling turn's reasoning → reasoning_content (DeepSeek needs it), tool-call parts → tool_calls; a Responses item, another provider's reasoning and a turn without calls send none",
     request: base({
       messages: [
+        { role: "user", content: "Hello" },
+        { role: "assistant", content: [{ type: "reasoning", text: "Greet back.", provider: "openai" }, { type: "text", text: "Hi!" }] },
         { role: "user", content: "Weather?" },
         {
           role: "assistant",
           content: [
+            { type: "reasoning", text: "claude thinks", signature: "sig", provider: "anthropic" },
+            { type: "reasoning", text: "", id: "rs_1", encryptedContent: "ENC", provider: "openai" },
             { type: "reasoning", text: "Need the tool.", provider: "openai" },
             { type: "text", text: "Checking." },
             { type: "tool-call", id: "call_1", name: "get_weather", arguments: { city: "Oslo" } }
@@ -194,11 +208,14 @@ const cases: ReadonlyArray<{
     }),
     body: {
       messages: [
+        { role: "user", content: "Hello" },
+        { role: "assistant", content: "Hi!" },
         { role: "user", content: "Weather?" },
         {
           role: "assistant",
           content: "Checking.",
-          tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Oslo\"}" } }]
+          tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Oslo\"}" } }],
+          reasoning_content: "Need the tool."
         },
         { role: "tool", tool_call_id: "call_1", content: "3 C" }
       ]
@@ -213,7 +230,6 @@ describe("Chat Completions: the request each feature produces", () => {
     for (const key of absent ?? []) expect(sent).not.toHaveProperty(key)
     // the messages are exactly as listed where the case lists them
     if (body.messages !== undefined) expect(sent.messages).toEqual(body.messages)
-    expect(JSON.stringify(sent)).not.toContain("Need the tool.")
   })
 })
 
@@ -290,7 +306,7 @@ describe("Chat Completions: what comes back", () => {
     expect(ledger.snapshot().usage).toMatchObject({ cachedInputTokens: 4 })
   })
 
-  it("reasoning_content (DeepSeek) → a reasoning part; turn 2 sends the tool result back without it", async () => {
+  it("reasoning_content (DeepSeek) → a reasoning part; turn 2 sends it back as the tool-calling turn's reasoning_content", async () => {
     server.enqueue(
       Script.make([
         Script.reasoningEvent("Need "),
@@ -305,7 +321,7 @@ describe("Chat Completions: what comes back", () => {
       { type: "reasoning", text: "Need the tool.", provider: "openai" },
       { type: "tool-call", id: "call_7", name: "get_weather", arguments: { city: "Paris" } }
     ])
-    server.enqueue(Script.text(["Sunny."]))
+    server.enqueue({ ...Script.text(["Sunny."]), expectRequest: deepseekThinking })
     const turn2: ChatRequest.Input = {
       ...turn1,
       messages: [
@@ -321,10 +337,26 @@ describe("Chat Completions: what comes back", () => {
       {
         role: "assistant",
         content: null,
-        tool_calls: [{ id: "call_7", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Paris\"}" } }]
+        tool_calls: [{ id: "call_7", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Paris\"}" } }],
+        reasoning_content: "Need the tool."
       },
       { role: "tool", tool_call_id: "call_7", content: "sunny" }
     ])
+  })
+
+  it("DeepSeek-style: a tool-calling turn without its reasoning_content → the server's 400 → InvalidRequest", async () => {
+    server.enqueue({ ...Script.text(["Sunny."]), expectRequest: deepseekThinking })
+    const exit = await Effect.runPromiseExit(provider.generate(base({
+      tools: [weather],
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: [{ type: "tool-call", id: "call_7", name: "get_weather", arguments: { city: "Paris" } }] },
+        { role: "tool", toolCallId: "call_7", name: "get_weather", content: "sunny" }
+      ]
+    })))
+    const error = failure(exit)
+    expect(error?._tag).toBe("InvalidRequest")
+    expect(error?.message).toContain("reasoning_content")
   })
 
   it("a refusal is reported as ProviderMetadata, not as text", async () => {

@@ -8,7 +8,7 @@ import { Capabilities, ChatRequest } from "@streamvisor/core"
 import type { LlmError } from "@streamvisor/core"
 import type OpenAI from "openai"
 import type { AdapterOptions } from "./Shared.js"
-import { argumentsText, dataUrl, mergeOptions, splitOptions } from "./Shared.js"
+import { argumentsText, dataUrl, mergeOptions, ownReasoning, splitOptions } from "./Shared.js"
 
 type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
@@ -30,8 +30,15 @@ export type MaxTokensParameter = "max_completion_tokens" | "max_tokens"
  *   the `file` part has no URL field (only `file_data` and an uploaded `file_id`).
  * - No image in a tool result: `tool` messages carry text only.
  * - No reasoning budget: `reasoning_effort` is the only knob.
- * - `reasoning.history` is taken and not sent: the API has no field for past
- *   reasoning and needs none (OpenAI keeps no state between chat requests).
+ * - `reasoning.history`: OpenAI's Chat Completions has no field for past
+ *   reasoning and needs none, and never streams any. Reasoning text comes from
+ *   compatible servers (`reasoning_content`), and DeepSeek's thinking mode
+ *   requires it back on an assistant turn that called tools (400 otherwise;
+ *   on a turn without tool calls it is ignored, and the older
+ *   `deepseek-reasoner` refused it there). So the reasoning text of an
+ *   assistant message with tool calls goes back as its `reasoning_content`;
+ *   other reasoning is not sent. Reasoning with an `id` or encrypted content
+ *   (a Responses item) and another provider's is never sent here.
  * - `cache` is taken and not sent: OpenAI caches every prompt prefix of 1,024
  *   tokens or more on its own; `prompt_cache_key` is reached through
  *   `providerOptions.openai`.
@@ -102,6 +109,18 @@ const userContent = (
   })
 }
 
+/** The text of an assistant message's own plain reasoning parts (not Responses items). */
+const reasoningText = (message: ChatRequest.AssistantMessage): string => {
+  if (typeof message.content === "string") return ""
+  let out = ""
+  for (const part of message.content) {
+    if (part.type === "reasoning" && part.id === undefined && part.encryptedContent === undefined && ownReasoning(part)) {
+      out += part.text
+    }
+  }
+  return out
+}
+
 const toolChoice = (choice: ChatRequest.ToolChoice): Params["tool_choice"] =>
   typeof choice === "string" ? choice : { type: "function", function: { name: choice.tool } }
 
@@ -120,7 +139,8 @@ const responseFormat = (format: ChatRequest.ResponseFormat): Params["response_fo
 
 /**
  * The Chat Completions request for a `ChatRequest`. Reasoning parts in the
- * history are not sent (see {@link capabilities}); `providerOptions.openai`
+ * history go back only as `reasoning_content` of a tool-calling turn (see
+ * {@link capabilities}); `providerOptions.openai`
  * is merged last (see `mergeOptions`).
  *
  * @internal
@@ -140,6 +160,7 @@ export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: Max
         const calls = ChatRequest.toolCalls(message)
         const text = ChatRequest.text(message.content)
         if (calls.length > 0) {
+          const reasoning = reasoningText(message)
           messages.push({
             role: "assistant",
             content: text === "" ? null : text,
@@ -147,7 +168,9 @@ export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: Max
               id: call.id,
               type: "function" as const,
               function: { name: call.name, arguments: argumentsText(call.arguments) }
-            }))
+            })),
+            // Not in the SDK's type: DeepSeek's field (see `capabilities`).
+            ...(reasoning === "" ? {} : { reasoning_content: reasoning })
           })
         } else {
           messages.push({ role: "assistant", content: text })

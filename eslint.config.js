@@ -3,7 +3,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/fixtures/**", "bench-results.json"] },
+  { ignores: ["**/dist/**", "**/.docs-check/**", "**/node_modules/**", "**/fixtures/**", "bench-results.json"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,6 +15,9 @@ import { Fixtures, FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Chunk, ConfigProvider, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 
+/** `STREAMVISOR_TRANSPORT=sdk` runs this suite over the SDK's own parser; the byte path is the default. */
+const TRANSPORT = process.env.STREAMVISOR_TRANSPORT === "sdk" ? "sdk" as const : "bytes" as const
+
 let server: FakeLlmServer.Server
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -55,7 +58,7 @@ const scenario = <A, E>(script: Script.Script, body: (run: Run) => Effect.Effect
     server.setScript(script)
     const ledger = Ledger.make()
     const agent = new Agent({ keepAliveTimeout: 10_000 })
-    const provider = Anthropic.make({ client: makeClient(agent) })
+    const provider = Anthropic.make({ client: makeClient(agent), transport: TRANSPORT })
     const exit = yield* Effect.exit(body({ provider, ledger }).pipe(Effect.provideService(Ledger.Ledger, ledger)))
     yield* Ledger.awaitNoneLive("1 second").pipe(Effect.provideService(Ledger.Ledger, ledger))
     yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))
@@ -498,7 +501,7 @@ describe("the request on the wire", () => {
     }))
 
   it("defaultMaxTokens must be a positive integer", () => {
-    expect(() => Anthropic.make({ apiKey: KEY, defaultMaxTokens: 0 })).toThrow(RangeError)
+    expect(() => Anthropic.make({ apiKey: KEY, defaultMaxTokens: 0 })).toThrow(/anthropic: invalid option defaultMaxTokens/)
   })
 })
 
@@ -526,7 +529,7 @@ describe("layers", () => {
           )
         )
       )
-      expect(error._op).toBe("MissingData")
+      expect(error._tag === "InvalidOptions" ? error._tag : error._op).toBe("MissingData")
       expect(String(error)).toContain("ANTHROPIC_API_KEY")
     }))
 
@@ -547,7 +550,7 @@ describe("keep-alive", () => {
       let connections = 0
       agent.on("connect", () => connections++)
       const ledger = Ledger.make()
-      const provider = Anthropic.make({ client: makeClient(agent) })
+      const provider = Anthropic.make({ client: makeClient(agent), transport: TRANSPORT })
       for (let i = 0; i < 100; i++) {
         const generation = yield* provider.generate(request).pipe(Effect.provideService(Ledger.Ledger, ledger))
         expect(generation.finish.raw).toBe("end_turn")

@@ -152,13 +152,24 @@ describe("the key never leaks", () => {
       expect((error as LlmError.Timeout).phase).toBe("first-token")
     }))
 
-  it.live("a malformed frame holding the key (the SDK logs the frame, scrubbed): ProtocolError", () =>
+  it.live("a malformed frame holding the key, byte path: ProtocolError, nothing logged", () =>
+    Effect.gen(function*() {
+      const frame = `event: message_start\ndata: {"type":"message_start" ${KEY}\n\n`
+      vi.stubGlobal("fetch", () => Promise.resolve(sse(frame)))
+      const provider = Anthropic.make({ apiKey: KEY, baseURL: server.baseUrls.anthropic })
+      vi.unstubAllGlobals()
+      const before = logged.length
+      yield* failWith(provider, "ProtocolError")
+      expect(logged.slice(before)).toEqual([])
+    }))
+
+  it.live("a malformed frame holding the key, SDK path (the SDK logs the frame, scrubbed): ProtocolError", () =>
     Effect.gen(function*() {
       const frame = `event: message_start\ndata: {"type":"message_start" ${KEY}\n\n`
       // The adapter builds this client (so its logger is the scrubbing one); the SDK takes
       // `globalThis.fetch` when it is built, so stub it for that moment.
       vi.stubGlobal("fetch", () => Promise.resolve(sse(frame)))
-      const provider = Anthropic.make({ apiKey: KEY, baseURL: server.baseUrls.anthropic })
+      const provider = Anthropic.make({ apiKey: KEY, baseURL: server.baseUrls.anthropic, transport: "sdk" })
       vi.unstubAllGlobals()
       const before = logged.length
       yield* failWith(provider, "ProtocolError")

@@ -12,6 +12,7 @@ import type { StreamEvent } from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface FallbackOptions {
   /** Which failures move on to the next provider (default: `error.retryable`). */
@@ -27,12 +28,14 @@ export interface FallbackOptions {
  *
  * @example
  * ```ts
- * import { fallback } from "@streamvisor/core"
+ * import { fallback, type Provider } from "@streamvisor/core"
  *
+ * declare const claude: Provider.Provider, gpt: Provider.Provider, gemini: Provider.Provider
  * const resilient = fallback([claude, gpt, gemini])
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const fallback = (
   providers: readonly [Provider.Provider, ...Array<Provider.Provider>],

@@ -20,6 +20,7 @@ import type { StreamEvent } from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface HedgeOptions {
   /** How long the first provider may go without an event before the second starts. */
@@ -84,12 +85,14 @@ const settles = (exit: FirstExit): boolean => {
  *
  * @example
  * ```ts
- * import { hedge } from "@streamvisor/core"
+ * import { hedge, type Provider } from "@streamvisor/core"
  *
+ * declare const claude: Provider.Provider, gpt: Provider.Provider
  * const fast = hedge([claude, gpt], { after: "800 millis" })
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const hedge = (
   providers: readonly [Provider.Provider, Provider.Provider],

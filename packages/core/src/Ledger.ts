@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 
 /**
@@ -19,11 +20,13 @@ import * as Layer from "effect/Layer"
  * (interruption, `take`, `break`, abort, timeout).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Outcome = "completed" | "failed" | "cancelled"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface TokenCount {
   readonly inputTokens: number
@@ -60,6 +63,7 @@ const withDetail = (inputTokens: number, outputTokens: number, detail: Detail | 
  * A stream that has been opened and not yet released.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LiveStream {
   readonly id: number
@@ -71,6 +75,7 @@ export interface LiveStream {
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Snapshot {
   readonly opened: number
@@ -86,6 +91,7 @@ export interface Snapshot {
  * `false` after that, so double release is visible.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Entry {
   readonly id: number
@@ -97,6 +103,7 @@ export interface Entry {
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Service {
   readonly open: (provider: string, model: string) => Entry
@@ -206,15 +213,18 @@ class LedgerImpl implements Service {
  * Make a fresh, empty ledger.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (): Service => new LedgerImpl()
 
 /**
- * The process-wide ledger used when a program provides none.
+ * The process-wide ledger used when a program provides none: one per process
+ * even when two copies of core are installed (`globalValue`).
  *
  * @since 0.1.0
+ * @category ledgers
  */
-export const global: Service = make()
+export const global: Service = globalValue(Symbol.for("@streamvisor/core/Ledger/global"), make)
 
 /**
  * The ledger service. A `Context.Reference`, so it never appears in a
@@ -239,6 +249,7 @@ export const layer: Layer.Layer<Ledger> = Layer.sync(Ledger, make)
  * The current ledger's counts and live streams.
  *
  * @since 0.1.0
+ * @category accessors
  */
 export const snapshot: Effect.Effect<Snapshot> = Effect.map(Ledger, (ledger) => ledger.snapshot())
 
@@ -261,6 +272,7 @@ const describe = (live: ReadonlyArray<LiveStream>): string =>
  * Fails with `LeakDetected` if any stream is live right now.
  *
  * @since 0.1.0
+ * @category assertions
  */
 export const assertNoneLive: Effect.Effect<void, LeakDetected> = Effect.flatMap(Ledger, (ledger) => {
   const live = ledger.snapshot().live
@@ -273,6 +285,7 @@ export const assertNoneLive: Effect.Effect<void, LeakDetected> = Effect.flatMap(
  * or at garbage collection.
  *
  * @since 0.1.0
+ * @category assertions
  */
 export const awaitNoneLive = (timeout: Duration.DurationInput): Effect.Effect<void, LeakDetected> =>
   Effect.flatMap(Ledger, (ledger) =>

@@ -12,6 +12,7 @@
  * ```ts
  * import { Redaction } from "@streamvisor/core"
  *
+ * declare const apiKey: string, client: { apiKey: string | null }, thrown: unknown
  * const scrub = Redaction.makeScrub(() => [apiKey, client.apiKey])
  * scrub(`401 for Bearer ${apiKey}`) // "401 for <redacted>"
  *
@@ -27,6 +28,7 @@ import { inspect } from "node:util"
  * Removes every secret from a text.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Scrub = (text: string) => string
 
@@ -34,6 +36,7 @@ export type Scrub = (text: string) => string
  * What a secret is replaced with.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const REDACTED = "<redacted>"
 
@@ -42,11 +45,13 @@ export const REDACTED = "<redacted>"
  * and real keys are much longer.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MIN_SECRET_LENGTH = 8
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface ScrubOptions {
   /**
@@ -77,6 +82,7 @@ const BEARER = /\bBearer\s+[^\s"',;]+/gi
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeScrub = (
   secrets: () => ReadonlyArray<string | null | undefined>,
@@ -158,6 +164,7 @@ const sanitize = (cause: unknown, scrub: Scrub, depth: number): unknown => {
  * ```
  *
  * @since 0.1.0
+ * @category sanitising
  */
 export const sanitizeCause = (cause: unknown, scrub: Scrub): unknown => sanitize(cause, scrub, 0)
 
@@ -167,6 +174,7 @@ type LogFn = (message: string, ...rest: Array<unknown>) => void
  * The logger shape the Anthropic and OpenAI SDKs take (`ClientOptions.logger`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SdkLogger {
   readonly error: LogFn
@@ -199,11 +207,13 @@ const scrubArgument = (value: unknown, scrub: Scrub): unknown => {
  * import { Redaction } from "@streamvisor/core"
  * import OpenAI from "openai"
  *
+ * declare const apiKey: string
  * const scrub = Redaction.makeScrub(() => [apiKey])
  * const client = new OpenAI({ apiKey, logger: Redaction.scrubbingLogger(scrub) })
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const scrubbingLogger = (scrub: Scrub): SdkLogger => {
   const level = (name: keyof SdkLogger): LogFn => (message, ...rest) => {

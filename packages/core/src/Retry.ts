@@ -12,6 +12,7 @@ import type { LlmError } from "./LlmError.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface RetryOptions {
   /** How many times to try again (after the first attempt). */
@@ -37,9 +38,11 @@ const retryAfter = (error: LlmError): Duration.Duration =>
  *
  * @example
  * ```ts
- * import { retry, timeouts } from "@streamvisor/core"
+ * import { type ChatRequest, type Provider, retry, timeouts } from "@streamvisor/core"
  * import { Schedule } from "effect"
  *
+ * declare const provider: Provider.Provider
+ * declare const request: ChatRequest.ChatRequest
  * const events = provider.stream(request).pipe(
  *   timeouts({ firstToken: "10 seconds" }),
  *   retry({ times: 3, schedule: Schedule.exponential("500 millis") })
@@ -47,6 +50,7 @@ const retryAfter = (error: LlmError): Duration.Duration =>
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const retry = (options: RetryOptions) =>
 <A, R>(self: Stream.Stream<A, LlmError, R>): Stream.Stream<A, LlmError, R> => {

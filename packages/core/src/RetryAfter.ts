@@ -24,6 +24,7 @@ import * as Duration from "effect/Duration"
  * (`Headers.get`, a plain record…).
  *
  * @since 0.1.0
+ * @category models
  */
 export type HeaderGetter = (name: string) => string | null | undefined
 
@@ -44,6 +45,7 @@ export type HeaderGetter = (name: string) => string | null | undefined
  * ```
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const fromHeaders = (header: HeaderGetter, now: number = Date.now()): Duration.Duration | undefined => {
   const ms = header("retry-after-ms")

@@ -16,6 +16,7 @@ import { Timeout } from "./LlmError.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface TimeoutsOptions {
   /** Longest wait for the first event. */
@@ -35,12 +36,15 @@ export interface TimeoutsOptions {
  *
  * @example
  * ```ts
- * import { timeouts } from "@streamvisor/core"
+ * import { type ChatRequest, type Provider, timeouts } from "@streamvisor/core"
  *
+ * declare const provider: Provider.Provider
+ * declare const request: ChatRequest.ChatRequest
  * const events = provider.stream(request).pipe(timeouts({ firstToken: "10 seconds", idle: 5_000, total: "2 minutes" }))
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const timeouts = (options: TimeoutsOptions) =>
 <A, R>(self: Stream.Stream<A, LlmError, R>): Stream.Stream<A, LlmError, R> => {

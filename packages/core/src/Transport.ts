@@ -47,6 +47,7 @@ const chain = (cause: unknown): Array<object> => {
  * `"UND_ERR_SOCKET"`…), to name a transport failure in a message.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const causeCode = (cause: unknown): string | undefined => {
   for (const link of chain(cause)) {
@@ -66,6 +67,7 @@ export const causeCode = (cause: unknown): string | undefined => {
  * counts as a link.
  *
  * @since 0.1.0
+ * @category predicates
  */
 export const isConnectionCut = (cause: unknown): boolean =>
   cause instanceof Error &&
@@ -79,6 +81,7 @@ export const isConnectionCut = (cause: unknown): boolean =>
  * all (refused, reset before the headers, DNS, TLS, connect timeout).
  *
  * @since 0.1.0
+ * @category predicates
  */
 export const isFetchFailed = (cause: unknown): boolean =>
   cause instanceof Error && cause.name === "TypeError" && cause.message === "fetch failed"

@@ -13,7 +13,7 @@ import { Ledger } from "@streamvisor/core"
 import { Fixtures, Script } from "@streamvisor/testkit"
 import { Chunk, ConfigError, ConfigProvider, Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Google } from "../src/index.js"
-import { harness } from "./harness.js"
+import { harness } from "./support/Harness.js"
 
 const h = harness()
 

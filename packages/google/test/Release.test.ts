@@ -16,7 +16,7 @@ import { Script } from "@streamvisor/testkit"
 import { Chunk, Effect, Exit, Option, Scope, Stream } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import { flushRejections, harness, KEY, unhandled } from "./harness.js"
+import { flushRejections, harness, KEY, unhandled } from "./support/Harness.js"
 
 const h = harness()
 

@@ -14,7 +14,7 @@ import * as net from "node:net"
 import * as util from "node:util"
 import { afterEach, beforeEach, vi } from "vitest"
 import { Google } from "../src/index.js"
-import { harness, KEY } from "./harness.js"
+import { harness, KEY } from "./support/Harness.js"
 
 const h = harness()
 

@@ -6,16 +6,13 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { acquire, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
+import { acquire, AdapterKit, bytesFraming, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Body from "./internal/Body.js"
 import * as Decoder from "./internal/Decoder.js"
@@ -26,11 +23,13 @@ import * as Request from "./internal/Request.js"
  * The host Ollama listens on by default.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_HOST = "http://127.0.0.1:11434"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /**
@@ -46,14 +45,16 @@ export interface Options {
    * Sent as `Authorization: Bearer <key>`, for hosted Ollama or a proxy.
    * Stored as `Redacted`; never part of an error, a log line or `inspect`.
    */
-  readonly apiKey?: string | Redacted.Redacted<string> | undefined
+  readonly apiKey?: AdapterKit.ApiKey | undefined
   /**
-   * A ready-made `HttpClient`, so one connection pool serves every session
-   * (e.g. `NodeHttpClient`, or a `FetchHttpClient` with its own `fetch`).
-   * Default: `FetchHttpClient.layer` over the global `fetch`, built once.
-   * Do not add retries to it: retries belong to the `retry` policy.
+   * A ready-made `HttpClient` (e.g. `NodeHttpClient`) to send through instead
+   * of `fetch`. Default: none — the request goes through `fetch` and the body
+   * is read as bytes, the fastest path. Do not add retries to it: retries
+   * belong to the `retry` policy.
    */
   readonly httpClient?: HttpClient.HttpClient | undefined
+  /** The `fetch` used when no `httpClient` is given (default: the global one). */
+  readonly fetch?: typeof globalThis.fetch | undefined
   /**
    * The longest NDJSON line accepted, in bytes (default 1 MiB). A longer line
    * fails the stream with `ProtocolError` rather than growing a buffer.
@@ -87,18 +88,20 @@ const baseUrl = (host: string): string => {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "")
 }
 
-let defaultClient: HttpClient.HttpClient | undefined = undefined
+/** The options `make` checks beyond their types. */
+const OptionsSchema = Schema.Struct({
+  maxLineBytes: Schema.optional(AdapterKit.PositiveInt),
+  think: Schema.optional(
+    Schema.Union(Schema.Boolean, Schema.Literal("low", "medium", "high")).annotations({
+      message: () => `must be a boolean, "low", "medium" or "high"`
+    })
+  )
+})
 
 /**
- * The default client: `FetchHttpClient.layer` built once, synchronously (its
- * build is a plain `Effect.succeed`), so `make` returns a provider with no
- * requirements. It uses the global `fetch` and so undici's global pool.
- */
-const fetchClient = (): HttpClient.HttpClient =>
-  (defaultClient ??= Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)))
-
-/**
- * Make an Ollama provider. Nothing is sent until a stream runs.
+ * Make an Ollama provider. Nothing is sent until a stream runs. Ollama needs
+ * no key; a `maxLineBytes` that is not a positive integer or an unknown
+ * `think` throws `InvalidOptions`.
  *
  * @example
  * ```ts
@@ -115,16 +118,12 @@ const fetchClient = (): HttpClient.HttpClient =>
  * @category constructors
  */
 export const make = (options: Options = {}): Provider.Provider => {
+  const { maxLineBytes = Decoder.DEFAULT_MAX_LINE_BYTES } = AdapterKit.validate(Errors.PROVIDER, OptionsSchema, options)
   const url = `${baseUrl(options.host ?? options.baseURL ?? DEFAULT_HOST)}/api/chat`
-  const apiKey = options.apiKey === undefined
-    ? undefined
-    : Redacted.isRedacted(options.apiKey)
-    ? options.apiKey
-    : Redacted.make(options.apiKey)
-  const scrub = Errors.makeScrub(apiKey === undefined ? undefined : Redacted.value(apiKey))
-  const client = options.httpClient ?? fetchClient()
-  const maxLineBytes = options.maxLineBytes ?? Decoder.DEFAULT_MAX_LINE_BYTES
-  if (!(maxLineBytes > 0)) throw new RangeError(`Ollama.make: maxLineBytes must be positive, got ${maxLineBytes}`)
+  const apiKey = AdapterKit.redactKey(options.apiKey)
+  const scrub = AdapterKit.makeScrub(apiKey, undefined, { keepBearer: true })
+  const client = options.httpClient
+  const fetchFn = options.fetch ?? globalThis.fetch
   const decoder = Decoder.make({ maxLineBytes, scrub })
   const mapError = Errors.mapError(scrub)
   const extra = { think: options.think, keepAlive: options.keepAlive }
@@ -142,6 +141,17 @@ export const make = (options: Options = {}): Provider.Provider => {
         HttpClientRequest.bodyUnsafeJson(body)
       )
       if (apiKey !== undefined) http = HttpClientRequest.bearerToken(http, Redacted.value(apiKey))
+      if (client === undefined) {
+        const json = JSON.stringify(body)
+        return acquire({
+          provider: Errors.PROVIDER,
+          model: request.model,
+          openBody: (signal) => Body.openFetch(fetchFn, http, json, signal, scrub),
+          framing: bytesFraming,
+          decoder,
+          mapError
+        })
+      }
       return acquire({
         provider: Errors.PROVIDER,
         model: request.model,
@@ -155,32 +165,34 @@ export const make = (options: Options = {}): Provider.Provider => {
 }
 
 /**
- * A layer providing an Ollama provider as the `LlmProvider`.
+ * A layer providing an Ollama provider as the `LlmProvider`; bad options fail
+ * it with `InvalidOptions`.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Provider.LlmProvider> =>
-  Layer.sync(Provider.LlmProvider, () => make(options))
+export const layer = (options: Options = {}): AdapterKit.ProviderLayer =>
+  AdapterKit.layer(make)(options)
 
 /**
- * A layer that reads the host from `OLLAMA_HOST` (default
- * `http://127.0.0.1:11434`) and an optional key from `OLLAMA_API_KEY`,
- * through `effect/Config`.
+ * The options `layerConfig()` reads when given none: the host from
+ * `OLLAMA_HOST` (default `http://127.0.0.1:11434`) and an optional key from
+ * `OLLAMA_API_KEY`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> } = {
+  host: Config.string("OLLAMA_HOST").pipe(Config.withDefault(DEFAULT_HOST)),
+  apiKey: Config.option(Config.redacted("OLLAMA_API_KEY")).pipe(Config.map(Option.getOrUndefined))
+}
+
+/**
+ * A layer whose options are read through `effect/Config`; fields not given
+ * come from {@link defaultConfig}.
+ *
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  options: Omit<Options, "host" | "baseURL" | "apiKey"> = {}
-): Layer.Layer<Provider.LlmProvider, ConfigError.ConfigError> =>
-  Layer.effect(
-    Provider.LlmProvider,
-    Effect.map(
-      Config.all({
-        host: Config.string("OLLAMA_HOST").pipe(Config.withDefault(DEFAULT_HOST)),
-        apiKey: Config.option(Config.redacted("OLLAMA_API_KEY"))
-      }),
-      ({ apiKey, host }) => make({ ...options, host, apiKey: Option.getOrUndefined(apiKey) })
-    )
-  )
+export const layerConfig = AdapterKit.layerConfig(make, defaultConfig)

@@ -3,11 +3,11 @@
  * line bound, the mapping of each line to events, and its failures.
  */
 import type { StreamEvent } from "@streamvisor/core"
+import { Redaction } from "@streamvisor/core"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as ChatChunk from "../src/internal/ChatChunk.js"
 import * as Decoder from "../src/internal/Decoder.js"
-import { makeScrub } from "../src/internal/Errors.js"
 
 const encoder = new TextEncoder()
 
@@ -20,7 +20,7 @@ interface Run {
 
 const decoder = (maxLineBytes = Decoder.DEFAULT_MAX_LINE_BYTES, secret?: string) => {
   const usage: Array<[number, number]> = []
-  const instance = Decoder.make({ maxLineBytes, scrub: makeScrub(secret) })({
+  const instance = Decoder.make({ maxLineBytes, scrub: Redaction.makeScrub(() => [secret], { keepBearer: true }) })({
     provider: "ollama",
     model: "m",
     signal: new AbortController().signal,

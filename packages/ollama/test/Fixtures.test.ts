@@ -8,7 +8,7 @@
 import { Fixtures } from "@streamvisor/testkit"
 import * as Exit from "effect/Exit"
 import { describe, expect, it } from "vitest"
-import { harness, type Harness, run, server, settle, useFakeServer, user } from "./harness.js"
+import { harness, type Harness, run, server, settle, useFakeServer, user } from "./support/Harness.js"
 
 let h: Harness
 

@@ -9,7 +9,7 @@ import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { harness, run, settle, unhandled, user } from "./harness.js"
+import { harness, run, settle, unhandled, user } from "./support/Harness.js"
 
 let server: FakeLlmServer.Server
 

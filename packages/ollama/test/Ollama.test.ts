@@ -19,7 +19,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { afterAll, describe, expect, it } from "vitest"
 import { Ollama } from "../src/index.js"
-import { bounded, harness, type Harness, latch, run, server, settle, unhandled, useFakeServer, user } from "./harness.js"
+import { bounded, harness, type Harness, latch, run, server, settle, unhandled, useFakeServer, user } from "./support/Harness.js"
 
 let h: Harness
 

@@ -8,7 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { describe, expect, it } from "vitest"
 import { Ollama } from "../src/index.js"
-import { harness, type Harness, run, server, settle, useFakeServer } from "./harness.js"
+import { harness, type Harness, run, server, settle, useFakeServer } from "./support/Harness.js"
 
 let h: Harness
 

@@ -21,7 +21,7 @@ import * as Stream from "effect/Stream"
 import * as util from "node:util"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { Ollama } from "../src/index.js"
-import { harness, type Harness, run, SECRET, server, settle, useFakeServer, user } from "./harness.js"
+import { harness, type Harness, run, SECRET, server, settle, useFakeServer, user } from "./support/Harness.js"
 
 let h: Harness
 

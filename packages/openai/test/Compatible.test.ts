@@ -12,7 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { harness, type Harness, run, settle, unhandled } from "./utils.js"
+import { harness, type Harness, run, settle, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 let models = 0

@@ -4,14 +4,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { StreamEvent } from "@streamvisor/core"
-import { LlmError } from "@streamvisor/core"
+import { LlmError, Redaction } from "@streamvisor/core"
 import { Fixtures } from "@streamvisor/testkit"
 import * as Duration from "effect/Duration"
 import * as Chat from "../src/internal/Chat.js"
-import { makeScrub, mapError, retryAfter, statusOfCode } from "../src/internal/Errors.js"
+import { mapError, retryAfter, statusOfCode } from "../src/internal/Errors.js"
 import * as Responses from "../src/internal/Responses.js"
 
-const scrub = makeScrub(() => ["sk-SECRET-KEY-1234567890"])
+const scrub = Redaction.makeScrub(() => ["sk-SECRET-KEY-1234567890"], { keepBearer: true })
 
 interface Run {
   readonly events: Array<StreamEvent.StreamEvent>

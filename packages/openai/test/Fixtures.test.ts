@@ -13,8 +13,8 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Api } from "./utils.js"
-import { harness, run, settle, unhandled } from "./utils.js"
+import type { Api } from "./support/Server.js"
+import { harness, run, settle, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 

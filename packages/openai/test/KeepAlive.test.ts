@@ -6,8 +6,8 @@
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import * as Exit from "effect/Exit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Api } from "./utils.js"
-import { harness, run, settle, unhandled } from "./utils.js"
+import type { Api } from "./support/Server.js"
+import { harness, run, settle, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 

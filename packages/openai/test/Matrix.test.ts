@@ -16,8 +16,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Api, Harness } from "./utils.js"
-import { bounded, harness, latch, run, settle, unhandled } from "./utils.js"
+import type { Api, Harness } from "./support/Server.js"
+import { bounded, harness, latch, run, settle, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 let n = 0

@@ -2,7 +2,7 @@
  * What the adapter sends (server.requests), the options it builds its own
  * client with, and the layers.
  */
-import { LlmError, Provider } from "@streamvisor/core"
+import { InvalidOptions, LlmError, Provider } from "@streamvisor/core"
 import type { ChatRequest } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import * as Cause from "effect/Cause"
@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { OpenAI } from "../src/index.js"
-import { SECRET, unhandled } from "./utils.js"
+import { SECRET, unhandled } from "./support/Server.js"
 
 let server: FakeLlmServer.Server
 
@@ -162,10 +162,10 @@ describe("request mapping", () => {
     expect(server.stats().total).toBe(1)
   })
 
-  it("an empty key fails with Unauthorized, without a connection", async () => {
-    const provider = OpenAI.make({ apiKey: "", baseURL: server.baseUrls.openai })
-    const exit = await generate(provider, { model: "m", messages: [{ role: "user", content: "x" }] })
-    expect((errorOf(exit) as LlmError.LlmError)._tag).toBe("Unauthorized")
+  it("an empty key throws InvalidOptions at make, without a connection", () => {
+    // The bad-configuration policy (core README): thrown at make, not a failing stream.
+    expect(() => OpenAI.make({ apiKey: "", baseURL: server.baseUrls.openai })).toThrow(InvalidOptions.InvalidOptions)
+    expect(() => OpenAI.make({ apiKey: "", baseURL: server.baseUrls.openai })).toThrow(/openai: the apiKey option is empty/)
     expect(server.stats().total).toBe(0)
   })
 })

@@ -17,14 +17,11 @@
  * @internal
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
+import { AdapterKit, LlmError, Redaction, RetryAfter } from "@streamvisor/core"
 import type * as Duration from "effect/Duration"
 
 /** @internal */
 export const PROVIDER = "anthropic"
-
-const isNamed = (cause: unknown, name: string, ctor: abstract new(...args: Array<any>) => unknown): boolean =>
-  cause instanceof ctor || (cause instanceof Error && cause.name === name)
 
 /**
  * Read a header from the SDK's `headers` (a `Headers` in 1.x; a plain record
@@ -94,64 +91,49 @@ export const fromErrorBody = (body: unknown, scrub: Redaction.Scrub): LlmError.L
   return LlmError.fromStatus({ provider: PROVIDER, status, type, message })
 }
 
+/** What `@anthropic-ai/sdk` throws of its own; the rest is left to `AdapterKit.mapError`'s tail. */
+const classifySdk = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError | undefined => {
+  if (!(cause instanceof Anthropic.APIError || (cause instanceof Error && "status" in cause && "headers" in cause))) {
+    return undefined
+  }
+  const error = cause as InstanceType<typeof Anthropic.APIError>
+  if (typeof error.status === "number") {
+    const inner = errorBody(error.error)
+    const type = typeof inner?.type === "string" ? inner.type : undefined
+    const text = typeof inner?.message === "string" ? inner.message : error.message
+    return LlmError.fromStatus({
+      provider: PROVIDER,
+      status: error.status,
+      type,
+      retryAfter: retryAfter(error.headers),
+      message: scrub(`${PROVIDER}: HTTP ${error.status}${type !== undefined ? ` ${type}` : ""}: ${text}`)
+    })
+  }
+  if (AdapterKit.isInstance(cause, "APIConnectionTimeoutError", Anthropic.APIConnectionTimeoutError)) {
+    return new LlmError.Timeout({
+      provider: PROVIDER,
+      phase: "first-token",
+      message: `${PROVIDER}: the SDK's request timeout passed before the response started`
+    })
+  }
+  if (AdapterKit.isInstance(cause, "APIConnectionError", Anthropic.APIConnectionError)) {
+    const detail = error.cause instanceof Error ? ` (${error.cause.message})` : ""
+    return new LlmError.Disconnected({
+      provider: PROVIDER,
+      message: scrub(`${PROVIDER}: connection failed: ${error.message}${detail}`)
+    })
+  }
+  if (AdapterKit.isInstance(cause, "APIUserAbortError", Anthropic.APIUserAbortError)) {
+    return new LlmError.Disconnected({ provider: PROVIDER, message: `${PROVIDER}: request aborted` })
+  }
+  // An `event: error` frame in a 200 stream: no status, the frame's body in `error`.
+  return error.error !== undefined ? fromErrorBody(error.error, scrub) : undefined
+}
+
 /**
  * Classify anything the SDK call or its stream throws.
  *
  * @internal
  */
-export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
-  if (LlmError.isLlmError(cause)) return cause
-  if (cause instanceof Anthropic.APIError || (cause instanceof Error && "status" in cause && "headers" in cause)) {
-    const error = cause as InstanceType<typeof Anthropic.APIError>
-    if (typeof error.status === "number") {
-      const inner = errorBody(error.error)
-      const type = typeof inner?.type === "string" ? inner.type : undefined
-      const text = typeof inner?.message === "string" ? inner.message : error.message
-      return LlmError.fromStatus({
-        provider: PROVIDER,
-        status: error.status,
-        type,
-        retryAfter: retryAfter(error.headers),
-        message: scrub(`${PROVIDER}: HTTP ${error.status}${type !== undefined ? ` ${type}` : ""}: ${text}`)
-      })
-    }
-    if (isNamed(cause, "APIConnectionTimeoutError", Anthropic.APIConnectionTimeoutError)) {
-      return new LlmError.Timeout({
-        provider: PROVIDER,
-        phase: "first-token",
-        message: `${PROVIDER}: the SDK's request timeout passed before the response started`
-      })
-    }
-    if (isNamed(cause, "APIConnectionError", Anthropic.APIConnectionError)) {
-      const detail = error.cause instanceof Error ? ` (${error.cause.message})` : ""
-      return new LlmError.Disconnected({
-        provider: PROVIDER,
-        message: scrub(`${PROVIDER}: connection failed: ${error.message}${detail}`)
-      })
-    }
-    if (isNamed(cause, "APIUserAbortError", Anthropic.APIUserAbortError)) {
-      return new LlmError.Disconnected({ provider: PROVIDER, message: `${PROVIDER}: request aborted` })
-    }
-    // An `event: error` frame in a 200 stream: no status, the frame's body in `error`.
-    if (error.error !== undefined) return fromErrorBody(error.error, scrub)
-  }
-  if (cause instanceof SyntaxError) {
-    return new LlmError.ProtocolError({
-      provider: PROVIDER,
-      message: scrub(`${PROVIDER}: malformed frame: ${cause.message}`)
-    })
-  }
-  if (Transport.isConnectionCut(cause)) {
-    const code = Transport.causeCode(cause)
-    return new LlmError.Disconnected({
-      provider: PROVIDER,
-      message: scrub(`${PROVIDER}: connection cut mid-stream (${code ?? (cause as Error).message})`)
-    })
-  }
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
-  return new LlmError.Unknown({
-    provider: PROVIDER,
-    message: scrub(`${PROVIDER}: ${text}`),
-    cause: Redaction.sanitizeCause(cause, scrub)
-  })
-}
+export const mapError = (scrub: Redaction.Scrub): (cause: unknown) => LlmError.LlmError =>
+  AdapterKit.mapError(PROVIDER, scrub, classifySdk(scrub))

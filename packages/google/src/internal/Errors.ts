@@ -41,7 +41,7 @@ import {
   GoogleGenerativeAIFetchError,
   GoogleGenerativeAIRequestInputError
 } from "@google/generative-ai"
-import { LlmError, Redaction, Transport } from "@streamvisor/core"
+import { AdapterKit, LlmError, Redaction } from "@streamvisor/core"
 import * as Duration from "effect/Duration"
 
 /** @internal */
@@ -52,9 +52,7 @@ const SDK_PREFIX = "[GoogleGenerativeAI Error]: "
 /** The SDK's message without its `[GoogleGenerativeAI Error]: ` prefix. */
 const bare = (message: string): string => (message.startsWith(SDK_PREFIX) ? message.slice(SDK_PREFIX.length) : message)
 
-const MAX_MESSAGE = 500
-
-const clip = (text: string): string => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text)
+const clip = AdapterKit.clip
 
 /**
  * Parse a protobuf-JSON `Duration`: `"2s"`, `"1.5s"`, `"0.250s"`, or the
@@ -132,62 +130,47 @@ export const fromErrorFrame = (error: unknown, scrub: Redaction.Scrub): LlmError
 const isSdkError = (cause: unknown): cause is Error =>
   cause instanceof GoogleGenerativeAIError || (cause instanceof Error && cause.message.startsWith(SDK_PREFIX))
 
-/** undici's cut body (`TypeError: terminated`, a socket code) or its `TypeError: fetch failed` (no response). */
-const isCut = (cause: unknown): boolean => Transport.isConnectionCut(cause) || Transport.isFetchFailed(cause)
+/** What `@google/generative-ai` throws of its own; the rest is left to `AdapterKit.mapError`'s tail. */
+const classifySdk = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError | undefined => {
+  if (!isSdkError(cause)) return undefined
+  const text = bare(cause.message)
+  const status = (cause as { status?: unknown }).status
+  if (
+    typeof status === "number" &&
+    (cause instanceof GoogleGenerativeAIFetchError || text.startsWith("Error fetching from"))
+  ) {
+    const fetchError = cause as GoogleGenerativeAIFetchError
+    return LlmError.fromStatus({
+      provider: PROVIDER,
+      status,
+      // Gemini answers an overloaded model with HTTP 503 "The model is overloaded."
+      type: status === 503 && /overloaded/i.test(text) ? "overloaded_error" : undefined,
+      retryAfter: status === 429 ? retryDelay(fetchError.errorDetails) : undefined,
+      message: scrub(clip(`${PROVIDER}: HTTP ${status}: ${text}`))
+    })
+  }
+  if (cause instanceof GoogleGenerativeAIRequestInputError) {
+    return new LlmError.InvalidRequest({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: ${text}`)) })
+  }
+  if (text.startsWith("Error parsing JSON response") || text.startsWith("Failed to parse stream")) {
+    return new LlmError.ProtocolError({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: malformed stream: ${text}`)) })
+  }
+  if (
+    cause instanceof GoogleGenerativeAIAbortError ||
+    text.startsWith("Error reading from the stream") ||
+    text.startsWith("Request aborted") ||
+    // No response at all: undici's `TypeError: fetch failed` (refused, reset, DNS, TLS), wrapped.
+    (text.startsWith("Error fetching from") && text.endsWith(": fetch failed"))
+  ) {
+    return new LlmError.Disconnected({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: connection lost: ${text}`)) })
+  }
+  return undefined
+}
 
 /**
  * Classify anything `generateContentStream` or its stream throws.
  *
  * @internal
  */
-export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
-  if (LlmError.isLlmError(cause)) return cause
-  if (isSdkError(cause)) {
-    const text = bare(cause.message)
-    const status = (cause as { status?: unknown }).status
-    if (
-      typeof status === "number" &&
-      (cause instanceof GoogleGenerativeAIFetchError || text.startsWith("Error fetching from"))
-    ) {
-      const fetchError = cause as GoogleGenerativeAIFetchError
-      return LlmError.fromStatus({
-        provider: PROVIDER,
-        status,
-        // Gemini answers an overloaded model with HTTP 503 "The model is overloaded."
-        type: status === 503 && /overloaded/i.test(text) ? "overloaded_error" : undefined,
-        retryAfter: status === 429 ? retryDelay(fetchError.errorDetails) : undefined,
-        message: scrub(clip(`${PROVIDER}: HTTP ${status}: ${text}`))
-      })
-    }
-    if (cause instanceof GoogleGenerativeAIRequestInputError) {
-      return new LlmError.InvalidRequest({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: ${text}`)) })
-    }
-    if (text.startsWith("Error parsing JSON response") || text.startsWith("Failed to parse stream")) {
-      return new LlmError.ProtocolError({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: malformed stream: ${text}`)) })
-    }
-    if (
-      cause instanceof GoogleGenerativeAIAbortError ||
-      text.startsWith("Error reading from the stream") ||
-      text.startsWith("Request aborted") ||
-      // No response at all: undici's `TypeError: fetch failed` (refused, reset, DNS, TLS), wrapped.
-      (text.startsWith("Error fetching from") && text.endsWith(": fetch failed"))
-    ) {
-      return new LlmError.Disconnected({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: connection lost: ${text}`)) })
-    }
-  }
-  if (cause instanceof SyntaxError) {
-    return new LlmError.ProtocolError({ provider: PROVIDER, message: scrub(clip(`${PROVIDER}: malformed frame: ${cause.message}`)) })
-  }
-  if (isCut(cause)) {
-    return new LlmError.Disconnected({
-      provider: PROVIDER,
-      message: scrub(clip(`${PROVIDER}: connection cut (${Transport.causeCode(cause) ?? (cause as Error).message})`))
-    })
-  }
-  const text = cause instanceof Error ? `${cause.name}: ${bare(cause.message)}` : String(cause)
-  return new LlmError.Unknown({
-    provider: PROVIDER,
-    message: scrub(clip(`${PROVIDER}: ${text}`)),
-    cause: Redaction.sanitizeCause(cause, scrub)
-  })
-}
+export const mapError = (scrub: Redaction.Scrub): (cause: unknown) => LlmError.LlmError =>
+  AdapterKit.mapError(PROVIDER, scrub, classifySdk(scrub))

@@ -7,19 +7,10 @@
  * @internal
  */
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
+import { AdapterKit, LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
 
 /** @internal */
 export const PROVIDER = "ollama"
-
-/**
- * The adapter's scrub: `Redaction.makeScrub` over the one key, writing a
- * redacted token as `Bearer <redacted>`.
- *
- * @internal
- */
-export const makeScrub = (secret: string | undefined): Redaction.Scrub =>
-  Redaction.makeScrub(() => [secret], { keepBearer: true })
 
 /** Shortens server-supplied text for a message. @internal */
 export const preview = (text: string, max = 200): string =>
@@ -109,13 +100,8 @@ const causeText = (cause: unknown): string => {
   return parts.filter((part) => part.length > 0).join(": ")
 }
 
-/**
- * Classify what opening or reading the response threw.
- *
- * @internal
- */
-export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
-  if (LlmError.isLlmError(cause)) return cause
+/** What `@effect/platform`'s `HttpClient` fails with; the rest is left to `AdapterKit.mapError`'s tail. */
+const classifyHttp = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError | undefined => {
   if (HttpClientError.isHttpClientError(cause)) {
     const detail = causeText(cause.cause)
     if (cause._tag === "RequestError") {
@@ -146,7 +132,13 @@ export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.L
         return new LlmError.ProtocolError({ provider: PROVIDER, message })
     }
   }
-  const message = scrub(`${PROVIDER}: ${causeText(cause) || "unknown error"}`)
-  if (Transport.isConnectionCut(cause)) return new LlmError.Disconnected({ provider: PROVIDER, message })
-  return new LlmError.Unknown({ provider: PROVIDER, message, cause: Redaction.sanitizeCause(cause, scrub) })
+  return undefined
 }
+
+/**
+ * Classify what opening or reading the response threw.
+ *
+ * @internal
+ */
+export const mapError = (scrub: Redaction.Scrub): (cause: unknown) => LlmError.LlmError =>
+  AdapterKit.mapError(PROVIDER, scrub, classifyHttp(scrub))

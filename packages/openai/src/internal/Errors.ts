@@ -5,22 +5,12 @@
  *
  * @internal
  */
-import { LlmError, Redaction, RetryAfter, Transport } from "@streamvisor/core"
+import { AdapterKit, LlmError, Redaction, RetryAfter } from "@streamvisor/core"
 import type * as Duration from "effect/Duration"
 import type { APIConnectionError, APIError } from "openai"
 
 /** @internal */
 export const PROVIDER = "openai"
-
-/**
- * The adapter's scrub: `Redaction.makeScrub`, writing a redacted token as
- * `Bearer <redacted>`. `secrets` is read at each call, so a client handed in
- * by the user is scrubbed with its current key.
- *
- * @internal
- */
-export const makeScrub = (secrets: () => ReadonlyArray<string | null | undefined>): Redaction.Scrub =>
-  Redaction.makeScrub(secrets, { keepBearer: true })
 
 /**
  * Parse `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP
@@ -91,27 +81,13 @@ export const fromStreamError = (
 const safe = (scrub: Redaction.Scrub, value: unknown): string | undefined => (typeof value === "string" ? scrub(value) : undefined)
 
 /**
- * `instanceof` by class name along the prototype chain: the SDK ships a CJS and
- * an ESM build, and a client made with `require("openai")` throws the CJS
- * classes, which an ESM `instanceof` would not recognise.
+ * What the `openai` SDK throws of its own, recognised by class name along the
+ * prototype chain (`AdapterKit.isInstance`): the SDK ships a CJS and an ESM
+ * build, and a client made with `require("openai")` throws the CJS classes.
+ * The rest is left to `AdapterKit.mapError`'s tail.
  */
-const isA = (value: unknown, name: string): boolean => {
-  if (typeof value !== "object" || value === null) return false
-  for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === name) return true
-  }
-  return false
-}
-
-const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
-/**
- * Classify anything `open` or the SDK's iterator throws.
- *
- * @internal
- */
-export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError => {
-  if (isA(cause, "APIConnectionTimeoutError")) {
+const classifySdk = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.LlmError | undefined => {
+  if (AdapterKit.isInstance(cause, "APIConnectionTimeoutError")) {
     const error = cause as APIConnectionError
     return new LlmError.Timeout({
       provider: PROVIDER,
@@ -119,46 +95,36 @@ export const mapError = (scrub: Redaction.Scrub) => (cause: unknown): LlmError.L
       phase: "first-token"
     })
   }
-  if (isA(cause, "APIConnectionError")) {
+  if (AdapterKit.isInstance(cause, "APIConnectionError")) {
     const error = cause as APIConnectionError
     return new LlmError.Disconnected({ provider: PROVIDER, message: scrub(`${PROVIDER}: ${connectionMessage(error)}`) })
   }
-  if (isA(cause, "APIError")) {
-    const error = cause as APIError
-    const status = error.status
-    if (typeof status !== "number") {
-      // A `{"error":…}` frame inside a 200 stream.
-      return fromStreamError(scrub, error.error as never, error.message)
-    }
-    const body = error.error as { code?: unknown; type?: unknown } | undefined
-    const overloaded = statusOfCode(body?.code, body?.type) === 529
-    const requestId = typeof error.requestID === "string" ? ` (request id ${error.requestID})` : ""
-    return LlmError.fromStatus({
-      provider: PROVIDER,
-      status,
-      message: scrub(`${PROVIDER}: ${error.message}${requestId}`),
-      retryAfter: status === 429 || status >= 500 ? retryAfter(error.headers) : undefined,
-      type: overloaded ? "overloaded_error" : typeof body?.type === "string" ? body.type : undefined
-    })
+  if (!AdapterKit.isInstance(cause, "APIError")) return undefined
+  const error = cause as APIError
+  const status = error.status
+  if (typeof status !== "number") {
+    // A `{"error":…}` frame inside a 200 stream.
+    return fromStreamError(scrub, error.error as never, error.message)
   }
-  if (Transport.isConnectionCut(cause)) {
-    return new LlmError.Disconnected({
-      provider: PROVIDER,
-      message: scrub(`${PROVIDER}: connection closed mid-stream (${messageOf(cause)})`)
-    })
-  }
-  if (cause instanceof SyntaxError) {
-    return new LlmError.ProtocolError({
-      provider: PROVIDER,
-      message: scrub(`${PROVIDER}: could not parse a stream frame as JSON (${cause.message})`)
-    })
-  }
-  return new LlmError.Unknown({
+  const body = error.error as { code?: unknown; type?: unknown } | undefined
+  const overloaded = statusOfCode(body?.code, body?.type) === 529
+  const requestId = typeof error.requestID === "string" ? ` (request id ${error.requestID})` : ""
+  return LlmError.fromStatus({
     provider: PROVIDER,
-    message: scrub(`${PROVIDER}: ${messageOf(cause)}`),
-    cause: Redaction.sanitizeCause(cause, scrub)
+    status,
+    message: scrub(`${PROVIDER}: ${error.message}${requestId}`),
+    retryAfter: status === 429 || status >= 500 ? retryAfter(error.headers) : undefined,
+    type: overloaded ? "overloaded_error" : typeof body?.type === "string" ? body.type : undefined
   })
 }
+
+/**
+ * Classify anything `open` or the SDK's iterator throws.
+ *
+ * @internal
+ */
+export const mapError = (scrub: Redaction.Scrub): (cause: unknown) => LlmError.LlmError =>
+  AdapterKit.mapError(PROVIDER, scrub, classifySdk(scrub))
 
 const connectionMessage = (error: APIConnectionError): string => {
   const inner = (error as { cause?: unknown }).cause

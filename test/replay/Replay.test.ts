@@ -19,6 +19,7 @@ import { Cause, Effect, Exit, Option, Stream } from "effect"
 import OpenAIClient from "openai"
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { checkOpenAI } from "./OpenAIExtras.js"
 import { geminiExtras, reportedUsage } from "./Usage.js"
 
 const KEY = "sk-replay-test-key"
@@ -244,6 +245,7 @@ describe.each(runs)("$name", ({ seed, via }) => {
     const ledger = Ledger.make()
     const outcome = await (via === "adapter" ? viaAdapter : viaFacade)(providers[format], body.expect.model, ledger)
     check(body, outcome)
+    if (outcome.error === undefined) checkOpenAI(body, outcome.events)
     await settle(ledger)
   })
 })

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { AdapterKit, Capabilities, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
+import { AdapterKit, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Option from "effect/Option"
@@ -181,6 +181,8 @@ export const make = (options: Options): Provider.Provider => {
         mapError: classify
       })
     }
+    const invalid = Chat.checkRequest(request)
+    if (invalid !== undefined) return Stream.fail(invalid)
     const body = Chat.params(request, maxTokensParameter)
     return Transport.stream({
       transport,
@@ -192,9 +194,9 @@ export const make = (options: Options): Provider.Provider => {
     })
   }
 
-  // Nothing beyond plain text yet, for either API: until the request model's
-  // features are mapped, each is refused before connecting rather than dropped.
-  return Provider.make({ name: PROVIDER, capabilities: Capabilities.make({ providerOptionsKey: "openai" }), stream })
+  // Each API's table: internal/ChatParams.ts, internal/ResponsesParams.ts.
+  const capabilities = api === "responses" ? Responses.capabilities : Chat.capabilities
+  return Provider.make({ name: PROVIDER, capabilities, stream })
 }
 
 /**

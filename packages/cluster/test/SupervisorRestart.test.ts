@@ -12,7 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { SqliteSessionStore } from "@streamvisor/cluster/sqlite"
-import { Ledger } from "@streamvisor/core"
+import { Ledger, type StreamEvent } from "@streamvisor/core"
 import { Ollama } from "@streamvisor/ollama"
 import { SessionStore, Supervisor } from "@streamvisor/supervisor"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
@@ -57,8 +57,8 @@ const runProcess = <A, E>(filename: string, body: (supervisor: Supervisor.Superv
   )
 }
 
-const text = (events: Chunk.Chunk<{ readonly _tag: string }>) =>
-  Chunk.toReadonlyArray(events).flatMap((e) => (e._tag === "TextDelta" ? [(e as { text: string }).text] : [])).join("")
+const text = (events: Chunk.Chunk<StreamEvent.StreamEvent>) =>
+  Chunk.toReadonlyArray(events).flatMap((e) => (e._tag === "TextDelta" ? [e.text] : [])).join("")
 
 describe("a restarted process on the same SQLite file", () => {
   it.live("resumes every committed turn and nothing of the turn in flight or the lost queue", () =>

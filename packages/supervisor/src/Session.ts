@@ -85,7 +85,8 @@ export type State = typeof State.Type
 
 /**
  * One line of `Supervisor.snapshot`: a session as it is right now.
- * `turns` counts committed turns; `pending` the messages waiting in the
+ * `turns` counts committed turns (a session resumed from a store starts
+ * from the turns its stored history holds); `pending` the messages waiting in the
  * mailbox (a queued turn whose caller left stays counted until the session
  * reaches and skips it); `currentTurn` the number of the turn in flight;
  * `liveStreams` whether its turn holds a stream permit, i.e. its provider

@@ -12,6 +12,7 @@ import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { type Session, SessionStore, type Supervisor } from "../src/index.js"
 import { outcome, waitLive, withSupervisor } from "./support/Harness.js"
+import * as Fake from "./support/Fake.js"
 import * as Ollama from "./support/Ollama.js"
 
 let server: FakeLlmServer.Server
@@ -247,4 +248,34 @@ describe("a supervisor with a store", () => {
         }))
       expect((yield* store.list).map((s) => s.id)).toEqual(["erin"])
     })))
+})
+
+describe("maxTurns without a store", () => {
+  it.effect("memory keeps the newest turns whole; a saved history is trimmed at spawn by the same rule", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make()
+      yield* withSupervisor({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "m", provider: fake.provider, model: "m", maxTurns: 1 })
+          yield* Stream.runDrain(ref.send("a"))
+          yield* Stream.runDrain(ref.send("b"))
+          expect(yield* ref.history).toEqual(turn("b"))
+          const tool = [
+            { role: "user", content: "x" },
+            { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "f", arguments: {} }] },
+            { role: "tool", toolCallId: "c1", name: "f", content: "42" },
+            { role: "assistant", content: "re: x" }
+          ] as const
+          const saved = yield* supervisor.spawn({
+            id: "s",
+            provider: fake.provider,
+            model: "m",
+            maxTurns: 2,
+            history: [...turn("old"), ...tool, ...turn("y")]
+          })
+          expect(yield* saved.history).toEqual([...tool, ...turn("y")])
+          yield* Stream.runDrain(saved.send("z"))
+          expect(yield* saved.history).toEqual([...turn("y"), ...turn("z")])
+        }))
+    }))
 })

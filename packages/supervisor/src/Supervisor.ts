@@ -126,6 +126,25 @@ export interface Options {
    * without it. Failed and cancelled turns write nothing; `stop` and shutdown
    * delete nothing. Messages queued but not started live in memory only: a
    * process that dies loses them. Default: none (sessions live in memory).
+   *
+   * @example
+   * ```ts
+   * import { SessionStore, Supervisor } from "@streamvisor/supervisor"
+   * import { Effect, Stream } from "effect"
+   * import type { Provider } from "@streamvisor/core"
+   *
+   * declare const claude: Provider.Provider
+   *
+   * // SessionStore.layerMemory here; SqliteSessionStore.layer({ filename }) from
+   * // @streamvisor/cluster/sqlite for a store that outlives the process
+   * const program = Effect.gen(function*() {
+   *   const store = yield* SessionStore.SessionStore
+   *   const supervisor = yield* Supervisor.make({ name: "chat", store })
+   *   // creates "alice", or resumes her stored conversation (provider given again)
+   *   const chat = yield* supervisor.spawn({ id: "alice", provider: claude, model: "claude-sonnet-4-5" })
+   *   yield* Stream.runDrain(chat.send("Hello!")) // ends once the turn is in the store
+   * }).pipe(Effect.scoped, Effect.provide(SessionStore.layerMemory))
+   * ```
    */
   readonly store?: SessionStore.SessionStore | undefined
 }

@@ -85,7 +85,8 @@ export type State = typeof State.Type
 
 /**
  * One line of `Supervisor.snapshot`: a session as it is right now.
- * `turns` counts committed turns; `pending` the messages waiting in the
+ * `turns` counts committed turns (a session resumed from a store starts
+ * from the turns its stored history holds); `pending` the messages waiting in the
  * mailbox (a queued turn whose caller left stays counted until the session
  * reaches and skips it); `currentTurn` the number of the turn in flight;
  * `liveStreams` whether its turn holds a stream permit, i.e. its provider
@@ -141,26 +142,63 @@ export type Policies = (
 ) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>
 
 /**
+ * The request settings a session sends with every turn besides its model,
+ * system prompt and messages: `maxTokens`, `temperature`, `stop`, `tools`
+ * (every other field of core's `ChatRequest`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RequestOptions = ChatRequest.ChatRequest.omit("model", "messages", "system")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestOptions = typeof RequestOptions.Type
+
+/**
  * What `Supervisor.spawn` takes.
+ *
+ * With a supervisor `store`, `spawn` of an id the store knows **resumes**
+ * that conversation: its history (as trimmed by `maxTurns`), turn numbering,
+ * model, system prompt, options and `maxTurns` come from the store.
+ * `provider` must be given again (the store holds its name only, and a
+ * provider of another name is refused with `ResumeMismatch`); `model`,
+ * `system`, `options`, `maxTurns` may be left out, and when given must equal
+ * the stored ones. `history` and `nextTurn` are refused with a store (it is
+ * where both come from). An id the store does not know is created there.
  *
  * @since 0.1.0
  * @category models
  */
 export interface SpawnOptions {
-  /** Unique among running sessions; generated (`session-N`) when absent. */
+  /**
+   * Unique among running sessions; generated when absent (`session-N`; with
+   * a store `session-<uuid>`, so a new process never meets a stored id).
+   */
   readonly id?: string | undefined
   readonly provider: Provider.Provider
-  readonly model: string
+  /** Required for a new session; may be left out when resuming a stored one. */
+  readonly model?: string | undefined
   readonly system?: string | undefined
+  /** Sent with every turn's request (see {@link RequestOptions}). */
+  readonly options?: RequestOptions | undefined
+  /**
+   * Bound history to the newest `maxTurns` committed turns: older turns are
+   * dropped whole after each commit, in memory and in the store, by
+   * `SessionStore.trim`'s rule. Default: unbounded.
+   */
+  readonly maxTurns?: number | undefined
   /** Applied to every turn's provider stream. */
   readonly policies?: Policies | undefined
-  /** History to start from, e.g. a saved {@link State}'s. */
+  /** History to start from, e.g. a saved {@link State}'s. Not with a store. */
   readonly history?: ReadonlyArray<ChatRequest.Message> | undefined
   /**
    * The number the first message will get (default 1), e.g. a saved
    * {@link State}'s `nextTurn`, so a restored session goes on numbering
    * where it left off. `spawn` fails with `InvalidOptions` unless it is a
-   * positive integer.
+   * positive integer. Not with a store.
    */
   readonly nextTurn?: number | undefined
   /** Overrides the supervisor's `restart` for this session. */

@@ -149,7 +149,7 @@ export type Policies = (
  * @since 0.1.0
  * @category schemas
  */
-export const RequestOptions = ChatRequest.ChatRequest.omit("model", "messages", "system")
+export const RequestOptions = ChatRequest.ChatRequest.from.omit("model", "messages", "system")
 
 /**
  * @since 0.1.0

@@ -19,7 +19,7 @@ import { Cause, Effect, Exit, Option, Stream } from "effect"
 import OpenAIClient from "openai"
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { reportedUsage } from "./Usage.js"
+import { reportedUsage } from "./support/Usage.js"
 
 const KEY = "sk-replay-test-key"
 

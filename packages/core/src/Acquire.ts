@@ -19,6 +19,7 @@ export type {
    * the final events, or throw `Disconnected` when no terminal event was seen).
    *
    * @since 0.1.0
+   * @category models
    */
   Decoder,
   /**
@@ -26,12 +27,14 @@ export type {
    * seen so far to the ledger, so cut streams are still counted.
    *
    * @since 0.1.0
+   * @category models
    */
   DecoderContext
 }
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface AcquireOptions<A, B> {
   /** Provider name, for the ledger and errors. */
@@ -83,6 +86,7 @@ export interface AcquireOptions<A, B> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const acquire = <A, B = A>(options: AcquireOptions<A, B>): Stream.Stream<B, LlmError> =>
   Stream.acquireRelease(

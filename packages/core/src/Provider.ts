@@ -18,6 +18,7 @@ import type * as StreamEvent from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Provider {
   /** A short name: "anthropic", "openai", "google", "ollama", or a policy's. */
@@ -32,6 +33,7 @@ export interface Provider {
  * Token usage with the detail the provider reported (see `StreamEvent.Usage`).
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Usage extends StreamEvent.UsageDetail {
   readonly inputTokens: number
@@ -49,6 +51,7 @@ export interface Usage extends StreamEvent.UsageDetail {
  * - `metadata`: every `ProviderMetadata` event (citations, grounding…).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Generation {
   readonly text: string
@@ -87,6 +90,7 @@ const usageOf = (event: StreamEvent.Usage): Usage => {
  * one string append and one comparison, as before parts existed.
  *
  * @since 0.1.0
+ * @category running
  */
 export const collect = <R>(
   provider: string,
@@ -250,6 +254,7 @@ const nextReasoningStart = (marks: ReadonlyArray<Mark>, from: number, end: numbe
  * ```
  *
  * @since 0.2.0
+ * @category conversions
  */
 export const toMessages = (generation: Pick<Generation, "parts">): ReadonlyArray<ChatRequest.AssistantMessage> => {
   const parts = generation.parts
@@ -279,6 +284,7 @@ const annotateChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>) => {
  * Usage and finish are read once per chunk, not per event.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const traced = (
   system: string,
@@ -358,6 +364,7 @@ export const make = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const stream: {
   (request: ChatRequest.Input): (self: Provider) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
@@ -368,6 +375,7 @@ export const stream: {
  * The whole answer from a provider.
  *
  * @since 0.1.0
+ * @category running
  */
 export const generate: {
   (request: ChatRequest.Input): (self: Provider) => Effect.Effect<Generation, LlmError>
@@ -392,6 +400,7 @@ export const generate: {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const withModel: {
   (model: string): (self: Provider) => Provider

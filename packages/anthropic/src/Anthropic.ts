@@ -9,7 +9,6 @@ import AnthropicSdk from "@anthropic-ai/sdk"
 import { acquire, AdapterKit, LlmError, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Redacted from "effect/Redacted"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
@@ -138,7 +137,7 @@ export const layer = AdapterKit.layer(make)
  */
 export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> } = {
   apiKey: Config.redacted("ANTHROPIC_API_KEY"),
-  baseURL: Config.option(Config.string("ANTHROPIC_BASE_URL")).pipe(Config.map(Option.getOrUndefined))
+  baseURL: AdapterKit.optional(Config.string("ANTHROPIC_BASE_URL"))
 }
 
 /**

@@ -8,7 +8,6 @@
 import { acquire, AdapterKit, Capabilities, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -202,7 +201,7 @@ export const layer = AdapterKit.layer(make)
  */
 export const defaultConfig: { readonly [K in keyof KeyOptions]?: Config.Config.Wrap<KeyOptions[K]> } = {
   apiKey: Config.redacted("OPENAI_API_KEY"),
-  baseURL: Config.option(Config.string("OPENAI_BASE_URL")).pipe(Config.map(Option.getOrUndefined))
+  baseURL: AdapterKit.optional(Config.string("OPENAI_BASE_URL"))
 }
 
 /**

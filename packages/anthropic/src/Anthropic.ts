@@ -78,9 +78,7 @@ const OptionsSchema = Schema.Struct({
  */
 export const make = (options: Options): Provider.Provider => {
   const { defaultMaxTokens = DEFAULT_MAX_TOKENS } = AdapterKit.validate(PROVIDER, OptionsSchema, options)
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(PROVIDER, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(PROVIDER, options)
   // Secrets are read when something is scrubbed, so the key a user's client
   // holds (or that a key function rotated in) is covered too. The scrub exists
   // before the client because the client's logger uses it.

@@ -2,7 +2,7 @@
  * For adapter authors: what every provider adapter shares, so that an adapter
  * keeps only its request mapping, its decoder and its SDK's own errors.
  *
- * - {@link redactKey} / {@link requireKey} and {@link makeScrub}: the key as
+ * - {@link redactKey} / {@link requireKey} / {@link keyOf} and {@link makeScrub}: the key as
  *   `Redacted`, and the scrub that keeps it out of every message;
  * - {@link validate}: the options checked at `make` against a `Schema`, a bad
  *   one thrown as `InvalidOptions` (the bad-configuration policy);
@@ -89,6 +89,21 @@ export const requireKey = (provider: string, key: ApiKey | undefined): Redacted.
   }
   return redacted
 }
+
+/**
+ * The key of an adapter whose options take a key or a ready-made SDK client:
+ * required ({@link requireKey}) when there is no client, since the adapter
+ * builds one with it; otherwise the key as `Redacted` when one is given too
+ * (for the scrub), as the client carries its own.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const keyOf = (
+  provider: string,
+  options: { readonly apiKey?: ApiKey | undefined; readonly client?: unknown }
+): Redacted.Redacted<string> | undefined =>
+  options.client === undefined ? requireKey(provider, options.apiKey) : redactKey(options.apiKey)
 
 /**
  * The adapter's scrub: `Redaction.makeScrub` over the key it was given and the

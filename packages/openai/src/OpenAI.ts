@@ -129,9 +129,7 @@ export const make = (options: Options): Provider.Provider => {
     OptionsSchema,
     options
   )
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(PROVIDER, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(PROVIDER, options)
   let client: OpenAIClient | undefined = options.client
   const scrub = AdapterKit.makeScrub(apiKey, () => [client?.apiKey], { keepBearer: true })
   const classify = mapError(scrub)

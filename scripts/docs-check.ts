@@ -71,6 +71,9 @@ for (const name of packages) {
   }
 }
 
+const rootPaths: Record<string, ReadonlyArray<string>> =
+  JSON.parse(fs.readFileSync(path.join(root, "tsconfig.json"), "utf8")).compilerOptions.paths
+
 fs.writeFileSync(
   path.join(out, "tsconfig.json"),
   JSON.stringify(
@@ -84,10 +87,8 @@ fs.writeFileSync(
         noUnusedLocals: false,
         noUnusedParameters: false,
         baseUrl: "../..",
-        paths: {
-          "@streamvisor/core/promise": ["packages/core/src/promise.ts"],
-          "@streamvisor/*": ["packages/*/src/index.ts"]
-        }
+        // The same mapping as the root tsconfig.json, so a new subpath export needs no change here.
+        paths: rootPaths
       },
       include: ["./**/*.ts"]
     },

@@ -15,7 +15,7 @@ import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted, Stream 
 import * as util from "node:util"
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
-import { type Adapter, adapters, commonCases, type Context, KEY } from "./support/Adapters.js"
+import { type Adapter, adapters, commonCases, type Context, KEY, transports } from "./support/Adapters.js"
 
 let server: FakeLlmServer.Server
 let ledger: Ledger.Service
@@ -138,7 +138,9 @@ afterEach(async () => {
   }
 })
 
-describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))("%s: the key never leaks", (_, adapter) => {
+const runs = adapters.flatMap((adapter) => transports.map((transport) => [adapter.name, transport, adapter] as const))
+
+describe.each(runs)("%s (%s path): the key never leaks", (_, transport, adapter) => {
   const failWith = drive(adapter.request)
   const ctx: Context = {
     get server() {
@@ -153,10 +155,10 @@ describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))("%s: 
     casesRun++
     server.setScript({ ...script, keepAlive: false })
     const before = consoleLines.length + effectLines.length
-    const error = await failWith(adapter.make(adapter.baseUrl(server)), tag)
+    const error = await failWith(adapter.make(adapter.baseUrl(server), transport), tag)
     // An echoed key reaches the message, redacted.
-    if (name.includes("echoing")) expect(error.message).toContain("<redacted>")
-    if (inMessage !== undefined) expect(error.message).toContain(inMessage)
+    const expected = inMessage === undefined && name.includes("echoing") ? "<redacted>" : inMessage
+    if (typeof expected === "string") expect(error.message).toContain(expected)
     const lines = [...consoleLines, ...effectLines]
     expect(lines.length).toBeGreaterThan(before)
     for (const line of lines.slice(before)) expect(line).not.toContain(KEY)
@@ -166,19 +168,22 @@ describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))("%s: 
     const closed = await FakeLlmServer.start()
     const url = adapter.baseUrl(closed)
     await closed.close()
-    await failWith(adapter.make(url), "Disconnected")
+    await failWith(adapter.make(url, transport), "Disconnected")
   })
 
-  it.each(adapter.checks)("%s", async (_, check) => {
-    await check(ctx)
-  })
+  // Each check names its own path.
+  if (transport === "bytes") {
+    it.each(adapter.checks)("%s", async (_, check) => {
+      await check(ctx)
+    })
+  }
 
   it("the promise facade throws the same clean errors", async () => {
     const [script, thrownClass] = adapter.facade
     server.setScript(script)
     let thrown: unknown
     try {
-      for await (const _ of streamText(adapter.make(adapter.baseUrl(server)), adapter.request, { ledger })) {
+      for await (const _ of streamText(adapter.make(adapter.baseUrl(server), transport), adapter.request, { ledger })) {
         // nothing arrives
       }
     } catch (error) {
@@ -187,12 +192,12 @@ describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))("%s: 
     expect(LlmError.isLlmError(thrown)).toBe(true)
     expect(thrown).toBeInstanceOf(thrownClass)
     expectClean(thrown as LlmError.LlmError, "facade")
-    errors.push({ test: `${adapter.name} facade`, error: thrown as LlmError.LlmError })
+    errors.push({ test: `${adapter.name} (${transport}) facade`, error: thrown as LlmError.LlmError })
   })
 
   it("the provider, its options, the key and the ledger do not show the key", () => {
     const apiKey = Redacted.make(KEY)
-    const provider = adapter.make(adapter.baseUrl(server))
+    const provider = adapter.make(adapter.baseUrl(server), transport)
     expect(util.inspect(provider, { depth: 10, showHidden: true })).not.toContain(KEY)
     expect(JSON.stringify(provider) ?? "").not.toContain(KEY)
     expect(String(apiKey)).not.toContain(KEY)

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
-import { acquire, AdapterKit, LlmError, Provider, Redaction } from "@streamvisor/core"
+import { AdapterKit, LlmError, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -14,6 +14,7 @@ import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
 import { capabilities, DEFAULT_MAX_TOKENS, toParams } from "./internal/Request.js"
+import * as Transport from "./internal/Transport.js"
 
 /**
  * @since 0.1.0
@@ -34,6 +35,13 @@ export interface Options {
   readonly client?: AnthropicSdk | undefined
   /** `max_tokens` for requests without `maxTokens`: Anthropic requires one. Default 4096. */
   readonly defaultMaxTokens?: number | undefined
+  /**
+   * Who parses the event stream. `"bytes"` (default): the SDK sends the
+   * request and classifies HTTP errors, streamvisor reads the body and parses
+   * its SSE (~0.7× the raw SDK loop's CPU). `"sdk"`: the SDK's own iterator.
+   * Events and errors are the same either way.
+   */
+  readonly transport?: "bytes" | "sdk" | undefined
 }
 
 /** The options `make` checks; the rest are typed well enough by `Options`. */
@@ -47,7 +55,7 @@ const OptionsSchema = Schema.Struct({
  *
  * Streams go through `messages.create({ …, stream: true }, { signal })`, the
  * raw event stream, never `messages.stream()` (which reads the whole body in
- * the background). Errors arrive as `LlmError`s whose messages never contain
+ * the background); by default its body is read as bytes (`transport`). Errors arrive as `LlmError`s whose messages never contain
  * the key; a client built here also scrubs the key from the SDK's own log
  * lines.
  *
@@ -105,11 +113,12 @@ export const make = (options: Options): Provider.Provider => {
           })
         )
       }
-      const params = toParams(request, defaultMaxTokens)
-      return acquire({
+      return Transport.stream({
+        transport: options.transport ?? "bytes",
+        sdk,
+        params: toParams(request, defaultMaxTokens),
         provider: PROVIDER,
         model: request.model,
-        open: (signal) => sdk.messages.create(params, { signal }),
         decoder,
         mapError: classify
       })

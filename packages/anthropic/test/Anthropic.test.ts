@@ -15,6 +15,9 @@ import { Fixtures, FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Cause, Chunk, ConfigProvider, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 
+/** `STREAMVISOR_TRANSPORT=sdk` runs this suite over the SDK's own parser; the byte path is the default. */
+const TRANSPORT = process.env.STREAMVISOR_TRANSPORT === "sdk" ? "sdk" as const : "bytes" as const
+
 let server: FakeLlmServer.Server
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -55,7 +58,7 @@ const scenario = <A, E>(script: Script.Script, body: (run: Run) => Effect.Effect
     server.setScript(script)
     const ledger = Ledger.make()
     const agent = new Agent({ keepAliveTimeout: 10_000 })
-    const provider = Anthropic.make({ client: makeClient(agent) })
+    const provider = Anthropic.make({ client: makeClient(agent), transport: TRANSPORT })
     const exit = yield* Effect.exit(body({ provider, ledger }).pipe(Effect.provideService(Ledger.Ledger, ledger)))
     yield* Ledger.awaitNoneLive("1 second").pipe(Effect.provideService(Ledger.Ledger, ledger))
     yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))
@@ -547,7 +550,7 @@ describe("keep-alive", () => {
       let connections = 0
       agent.on("connect", () => connections++)
       const ledger = Ledger.make()
-      const provider = Anthropic.make({ client: makeClient(agent) })
+      const provider = Anthropic.make({ client: makeClient(agent), transport: TRANSPORT })
       for (let i = 0; i < 100; i++) {
         const generation = yield* provider.generate(request).pipe(Effect.provideService(Ledger.Ledger, ledger))
         expect(generation.finish.raw).toBe("end_turn")

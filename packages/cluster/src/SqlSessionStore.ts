@@ -45,7 +45,8 @@ export const migrationsTable = "streamvisor_migrations"
  * @category migrations
  */
 export const migrations: Migrator.Loader = Migrator.fromRecord({
-  "0001_create_sessions": Migrations.create_sessions
+  "0001_create_sessions": Migrations.create_sessions,
+  "0002_create_send_claims": Migrations.create_send_claims
 })
 
 /**

@@ -11,3 +11,13 @@
  * @since 0.1.0
  */
 export * as SqlSessionStore from "./SqlSessionStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SessionEntity from "./SessionEntity.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ClusterSessions from "./ClusterSessions.js"

@@ -75,7 +75,7 @@ for (const backend of backends) {
         const sql = yield* SqlClient.SqlClient
         expect(yield* SqlSessionStore.migrate).toEqual([])
         const applied = yield* sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM streamvisor_migrations`
-        expect(applied.map((m) => [Number(m.migration_id), m.name])).toEqual([[1, "create_sessions"]])
+        expect(applied.map((m) => [Number(m.migration_id), m.name])).toEqual([[1, "create_sessions"], [2, "create_send_claims"]])
       }).pipe(Effect.provide(backend.fresh()), Effect.scoped))
   })
 }

@@ -27,6 +27,21 @@ export * as AdapterKit from "./AdapterKit.js"
 export * as Capabilities from "./Capabilities.js"
 
 /**
+ * What an adapter writes: decoders and framings for `acquire`. Flat, so the
+ * `Decoder<A, B>` type keeps its name.
+ *
+ * @since 0.1.0
+ */
+export * from "./Decoder.js"
+
+/**
+ * Server-sent events, parsed synchronously with a bounded buffer.
+ *
+ * @since 0.2.0
+ */
+export * as Sse from "./Sse.js"
+
+/**
  * @since 0.1.0
  */
 export * as ChatRequest from "./ChatRequest.js"
@@ -121,7 +136,23 @@ export * as Transport from "./Transport.js"
  *
  * @since 0.1.0
  */
-export { acquire, type AcquireOptions, type Decoder, type DecoderContext } from "./Acquire.js"
+export { acquire, type AcquireOptions, type Body, type BodyOptions, type IterableOptions } from "./Acquire.js"
+
+/**
+ * What an adapter writes for `acquire`: its decoder, and the framing of a
+ * response body (`bytesFraming`, or `Sse.framing()`). Flat, because adapters
+ * name these types in every decoder.
+ *
+ * @since 0.2.0
+ */
+export {
+  bytesFraming,
+  type Decoder,
+  type DecoderContext,
+  type FrameParser,
+  type Framing,
+  mapDecoderInput
+} from "./Decoder.js"
 
 /**
  * @since 0.1.0

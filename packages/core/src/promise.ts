@@ -16,15 +16,9 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Input as ChatRequestInput } from "./ChatRequest.js"
+import { StreamIterator } from "./internal/StreamIterator.js"
 import * as Ledger from "./Ledger.js"
 import type { LlmError } from "./LlmError.js"
 import type { Provider } from "./Provider.js"
@@ -66,58 +60,32 @@ export interface EventIterator extends AsyncIterableIterator<StreamEvent> {
   return(): Promise<IteratorResult<StreamEvent, undefined>>
 }
 
-type Pull = Effect.Effect<Chunk.Chunk<StreamEvent>, Option.Option<LlmError>>
+const DONE: IteratorResult<StreamEvent, undefined> = Object.freeze({ done: true, value: undefined })
 
 /**
- * The part of an iterator that must outlive it: the scope holding the
- * connection. The `FinalizationRegistry` backstop closes it when the iterator
- * is dropped without being finished.
+ * What must outlive the iterator is its `StreamIterator` (the scope holding
+ * the connection): the `FinalizationRegistry` backstop closes it when the
+ * iterator is dropped without being finished.
  */
-class Connection {
-  scope: Scope.CloseableScope | undefined = undefined
-  fiber: Fiber.RuntimeFiber<Chunk.Chunk<StreamEvent>, Option.Option<LlmError>> | undefined = undefined
-  closed = false
-  private closing: Promise<void> | undefined = undefined
-  close(): Promise<void> {
-    if (this.closing !== undefined) return this.closing
-    this.closed = true
-    const fiber = this.fiber
-    this.fiber = undefined
-    const scope = this.scope
-    this.scope = undefined
-    const closing = Effect.gen(function*() {
-      if (fiber !== undefined) yield* Fiber.interrupt(fiber)
-      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
-    })
-    this.closing = Effect.runPromise(closing)
-    return this.closing
-  }
-}
-
-const backstop = new FinalizationRegistry<Connection>((connection) => {
+const backstop = new FinalizationRegistry<StreamIterator<StreamEvent, LlmError>>((connection) => {
   void connection.close()
 })
 
-const DONE: IteratorResult<StreamEvent, undefined> = Object.freeze({ done: true, value: undefined })
-
 class StreamTextIterator implements EventIterator {
-  private readonly connection = new Connection()
-  private pull: Pull | undefined = undefined
-  private chunk: Chunk.Chunk<StreamEvent> = Chunk.empty()
-  private index = 0
+  private readonly connection: StreamIterator<StreamEvent, LlmError>
   private finished = false
   private readonly onAbort: (() => void) | undefined
 
   constructor(
-    private readonly events: Stream.Stream<StreamEvent, LlmError>,
+    events: Stream.Stream<StreamEvent, LlmError>,
     private readonly signal: AbortSignal | undefined
   ) {
+    const connection = this.connection = new StreamIterator(events)
     if (signal !== undefined && !signal.aborted) {
-      const connection = this.connection
       this.onAbort = () => void connection.close()
       signal.addEventListener("abort", this.onAbort, { once: true })
     }
-    backstop.register(this, this.connection, this)
+    backstop.register(this, connection, this)
   }
 
   [Symbol.asyncIterator](): this {
@@ -125,50 +93,26 @@ class StreamTextIterator implements EventIterator {
   }
 
   next(): Promise<IteratorResult<StreamEvent, undefined>> {
-    if (this.index < this.chunk.length) {
-      return Promise.resolve({ done: false, value: Chunk.unsafeGet(this.chunk, this.index++) })
-    }
+    const ready = this.connection.buffered()
+    if (ready !== undefined) return Promise.resolve(ready)
     if (this.signal?.aborted) return this.end().then(() => Promise.reject(this.signal!.reason))
-    if (this.finished || this.connection.closed) return Promise.resolve(DONE)
-    return this.pullNext()
+    if (this.finished) return Promise.resolve(DONE)
+    return this.connection.next().then(
+      (result) => (result.done ? this.finish() : result),
+      (error) => this.end().then(() => Promise.reject(this.signal?.aborted ? this.signal.reason : error))
+    )
   }
 
-  private async pullNext(): Promise<IteratorResult<StreamEvent, undefined>> {
-    const connection = this.connection
-    if (this.pull === undefined) {
-      const scope = Effect.runSync(Scope.make())
-      connection.scope = scope
-      this.pull = Effect.runSync(Scope.extend(Stream.toPull(this.events), scope))
-    }
-    for (;;) {
-      const fiber = Effect.runFork(this.pull)
-      connection.fiber = fiber
-      const exit = await Effect.runPromise(Fiber.await(fiber))
-      if (connection.fiber === fiber) connection.fiber = undefined
-      if (Exit.isSuccess(exit)) {
-        if (exit.value.length === 0) continue
-        this.chunk = exit.value
-        this.index = 1
-        return { done: false, value: Chunk.unsafeGet(exit.value, 0) }
-      }
-      await this.end()
-      if (this.signal?.aborted) throw this.signal.reason
-      const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) {
-        if (Option.isNone(failure.value)) return DONE
-        throw failure.value.value
-      }
-      if (Cause.isInterruptedOnly(exit.cause)) return DONE
-      throw Cause.squash(exit.cause)
-    }
+  private finish(): Promise<IteratorResult<StreamEvent, undefined>> {
+    return this.end().then(() => (this.signal?.aborted ? Promise.reject(this.signal.reason) : DONE))
   }
 
   private end(): Promise<void> {
-    this.finished = true
-    this.chunk = Chunk.empty()
-    this.index = 0
-    backstop.unregister(this)
-    if (this.onAbort !== undefined) this.signal!.removeEventListener("abort", this.onAbort)
+    if (!this.finished) {
+      this.finished = true
+      backstop.unregister(this)
+      if (this.onAbort !== undefined) this.signal!.removeEventListener("abort", this.onAbort)
+    }
     return this.connection.close()
   }
 

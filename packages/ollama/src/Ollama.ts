@@ -6,12 +6,10 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { acquire, AdapterKit, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
+import { acquire, AdapterKit, bytesFraming, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -48,12 +46,14 @@ export interface Options {
    */
   readonly apiKey?: AdapterKit.ApiKey | undefined
   /**
-   * A ready-made `HttpClient`, so one connection pool serves every session
-   * (e.g. `NodeHttpClient`, or a `FetchHttpClient` with its own `fetch`).
-   * Default: `FetchHttpClient.layer` over the global `fetch`, built once.
-   * Do not add retries to it: retries belong to the `retry` policy.
+   * A ready-made `HttpClient` (e.g. `NodeHttpClient`) to send through instead
+   * of `fetch`. Default: none — the request goes through `fetch` and the body
+   * is read as bytes, the fastest path. Do not add retries to it: retries
+   * belong to the `retry` policy.
    */
   readonly httpClient?: HttpClient.HttpClient | undefined
+  /** The `fetch` used when no `httpClient` is given (default: the global one). */
+  readonly fetch?: typeof globalThis.fetch | undefined
   /**
    * The longest NDJSON line accepted, in bytes (default 1 MiB). A longer line
    * fails the stream with `ProtocolError` rather than growing a buffer.
@@ -86,16 +86,6 @@ const baseUrl = (host: string): string => {
   if (!hasScheme && url.port === "") url.port = DEFAULT_PORT
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "")
 }
-
-let defaultClient: HttpClient.HttpClient | undefined = undefined
-
-/**
- * The default client: `FetchHttpClient.layer` built once, synchronously (its
- * build is a plain `Effect.succeed`), so `make` returns a provider with no
- * requirements. It uses the global `fetch` and so undici's global pool.
- */
-const fetchClient = (): HttpClient.HttpClient =>
-  (defaultClient ??= Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)))
 
 /** The options `make` checks beyond their types. */
 const OptionsSchema = Schema.Struct({
@@ -131,7 +121,8 @@ export const make = (options: Options = {}): Provider.Provider => {
   const url = `${baseUrl(options.host ?? options.baseURL ?? DEFAULT_HOST)}/api/chat`
   const apiKey = AdapterKit.redactKey(options.apiKey)
   const scrub = AdapterKit.makeScrub(apiKey, undefined, { keepBearer: true })
-  const client = options.httpClient ?? fetchClient()
+  const client = options.httpClient
+  const fetchFn = options.fetch ?? globalThis.fetch
   const decoder = Decoder.make({ maxLineBytes, scrub })
   const mapError = Errors.mapError(scrub)
   const extra = { think: options.think, keepAlive: options.keepAlive }
@@ -149,6 +140,17 @@ export const make = (options: Options = {}): Provider.Provider => {
         HttpClientRequest.bodyUnsafeJson(body)
       )
       if (apiKey !== undefined) http = HttpClientRequest.bearerToken(http, Redacted.value(apiKey))
+      if (client === undefined) {
+        const json = JSON.stringify(body)
+        return acquire({
+          provider: Errors.PROVIDER,
+          model: request.model,
+          openBody: (signal) => Body.openFetch(fetchFn, http, json, signal, scrub),
+          framing: bytesFraming,
+          decoder,
+          mapError
+        })
+      }
       return acquire({
         provider: Errors.PROVIDER,
         model: request.model,

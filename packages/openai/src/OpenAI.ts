@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { acquire, AdapterKit, Capabilities, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
+import { AdapterKit, Capabilities, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Redacted from "effect/Redacted"
@@ -15,6 +15,7 @@ import OpenAIClient from "openai"
 import * as Chat from "./internal/Chat.js"
 import { mapError, PROVIDER } from "./internal/Errors.js"
 import * as Responses from "./internal/Responses.js"
+import * as Transport from "./internal/Transport.js"
 
 /**
  * Which OpenAI API to stream from.
@@ -43,6 +44,13 @@ export interface CommonOptions {
    * sends `max_output_tokens`.
    */
   readonly maxTokensParameter?: "max_completion_tokens" | "max_tokens" | undefined
+  /**
+   * Who parses the event stream. `"bytes"` (default): the SDK sends the
+   * request and classifies HTTP errors, streamvisor reads the body and parses
+   * its SSE (~0.2× the raw SDK loop's CPU). `"sdk"`: the SDK's own iterator.
+   * Events and errors are the same either way.
+   */
+  readonly transport?: "bytes" | "sdk" | undefined
 }
 
 /**
@@ -151,6 +159,7 @@ export const make = (options: Options): Provider.Provider => {
     }
   }
 
+  const transport = options.transport ?? "bytes"
   const chatDecoder = Chat.decoder
   const responsesDecoder = Responses.decoder(scrub)
 
@@ -159,18 +168,22 @@ export const make = (options: Options): Provider.Provider => {
     if (api === "responses") {
       const invalid = Responses.checkRequest(request)
       if (invalid !== undefined) return Stream.fail(invalid)
-      return acquire({
+      const body = Responses.params(request)
+      return Transport.stream({
+        transport,
+        call: (signal) => sdk.responses.create(body, { signal }),
         provider: PROVIDER,
         model: request.model,
-        open: (signal) => sdk.responses.create(Responses.params(request), { signal }),
         decoder: responsesDecoder,
         mapError: classify
       })
     }
-    return acquire({
+    const body = Chat.params(request, maxTokensParameter)
+    return Transport.stream({
+      transport,
+      call: (signal) => sdk.chat.completions.create(body, { signal }),
       provider: PROVIDER,
       model: request.model,
-      open: (signal) => sdk.chat.completions.create(Chat.params(request, maxTokensParameter), { signal }),
       decoder: chatDecoder,
       mapError: classify
     })

@@ -39,3 +39,8 @@ export { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClo
  * @since 0.1.0
  */
 export * as SessionStore from "./SessionStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Sessions from "./Sessions.js"

@@ -1,7 +1,7 @@
 /**
  * Keeps the bench from rotting: runs `main.ts` in quick mode (every benchmark
  * at tiny sizes, in a child process as `pnpm bench` would) and checks the
- * shape of the JSON it writes. No timing threshold is asserted.
+ * shape of the JSON it writes. No timing threshold is asserted; the generous time limit only guards against a hang (a loaded 2-core machine has taken 60 s).
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -19,7 +19,7 @@ const runQuick = (output: string): Promise<{ stdout: string; stderr: string }> =
     execFile(
       process.execPath,
       ["--expose-gc", "--import", "tsx", "main.ts"],
-      { cwd: benchDir, env: { ...process.env, BENCH_QUICK: "1", BENCH_OUTPUT: output }, timeout: 60_000 },
+      { cwd: benchDir, env: { ...process.env, BENCH_QUICK: "1", BENCH_OUTPUT: output }, timeout: 150_000 },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }))
     )
   })
@@ -69,5 +69,5 @@ describe("bench (quick mode)", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
-  }, 60_000)
+  }, 160_000)
 })

@@ -24,9 +24,15 @@ export const KEY = "sk-SECRET-KEY-1234567890"
 
 /**
  * One error path: a script for the server, the tag it must fail with, and what
- * the message must then hold (an echoed key comes out as `<redacted>`).
+ * the message must then hold: by default, for a case "echoing the key", the
+ * key as `<redacted>`; `null` when the message need not quote what was echoed.
  */
-export type Case = readonly [name: string, script: Script.Script, tag: LlmError.LlmError["_tag"], inMessage?: string]
+export type Case = readonly [
+  name: string,
+  script: Script.Script,
+  tag: LlmError.LlmError["_tag"],
+  inMessage?: string | null
+]
 
 /** What a transport-specific check gets from the suite. */
 export interface Context {
@@ -37,11 +43,16 @@ export interface Context {
   readonly consoleLines: () => ReadonlyArray<string>
 }
 
+/** How the adapter reads the response: its own byte-level parser (the default) or the SDK's (Ollama: an `HttpClient`). */
+export type Transport = "bytes" | "sdk"
+
+export const transports: ReadonlyArray<Transport> = ["bytes", "sdk"]
+
 export interface Adapter {
   readonly name: string
   readonly request: ChatRequest.ChatRequest
-  /** The adapter over this base URL with {@link KEY}. */
-  readonly make: (baseUrl: string) => Provider.Provider
+  /** The adapter over this base URL with {@link KEY}, on this transport. */
+  readonly make: (baseUrl: string, transport: Transport) => Provider.Provider
   readonly baseUrl: (server: FakeLlmServer.Server) => string
   /** A failing script for the promise-facade check, and the class of what it throws. */
   readonly facade: readonly [script: Script.Script, thrown: new(...args: never) => LlmError.LlmError]
@@ -84,6 +95,10 @@ const brokenBody = (error: unknown, first?: string) =>
 
 const anthropicEcho = `invalid x-api-key: ${KEY} (Authorization: Bearer ${KEY})`
 const anthropicStart = `{"type":"message_start","message":{"usage":{"input_tokens":1,"output_tokens":1}}}`
+const anthropicBadFrame = `event: message_start\ndata: {"type":"message_start" ${KEY}\n\n`
+
+/** A 200 SSE response with this body. */
+const sse = (body: string) => new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } })
 
 /** A user's own Anthropic client whose fetch is replaced, for transport failures. */
 const anthropicWithFetch = (ctx: Context, fetch: (url: string, init: RequestInit) => Promise<Response>) =>
@@ -94,7 +109,7 @@ const anthropicWithFetch = (ctx: Context, fetch: (url: string, init: RequestInit
 const anthropic: Adapter = {
   name: "anthropic",
   request: user("claude-test"),
-  make: (baseURL) => Anthropic.make({ apiKey: KEY, baseURL }),
+  make: (baseURL, transport) => Anthropic.make({ apiKey: KEY, baseURL, transport }),
   baseUrl: (server) => server.baseUrls.anthropic,
   facade: [Script.status(401, { body: { type: "error", error: { type: "authentication_error", message: anthropicEcho } } }), LlmError.Unauthorized],
   cases: [
@@ -131,13 +146,19 @@ const anthropic: Adapter = {
       const error = await ctx.failWith(Anthropic.make({ client }), "Timeout")
       expect((error as LlmError.Timeout).phase).toBe("first-token")
     }],
-    ["a malformed frame holding the key (the SDK logs the frame, scrubbed): ProtocolError", async (ctx) => {
-      const frame = `event: message_start\ndata: {"type":"message_start" ${KEY}\n\n`
+    ["a malformed frame holding the key, byte path: ProtocolError, nothing logged", async (ctx) => {
+      vi.stubGlobal("fetch", () => Promise.resolve(sse(anthropicBadFrame)))
+      const provider = Anthropic.make({ apiKey: KEY, baseURL: ctx.server.baseUrls.anthropic })
+      vi.unstubAllGlobals()
+      const before = ctx.consoleLines().length
+      await ctx.failWith(provider, "ProtocolError")
+      expect(ctx.consoleLines().slice(before)).toEqual([])
+    }],
+    ["a malformed frame holding the key, SDK path (the SDK logs the frame, scrubbed): ProtocolError", async (ctx) => {
       // The adapter builds this client (so its logger is the scrubbing one); the SDK takes
       // `globalThis.fetch` when it is built, so stub it for that moment.
-      vi.stubGlobal("fetch", () =>
-        Promise.resolve(new Response(frame, { status: 200, headers: { "content-type": "text/event-stream" } })))
-      const provider = Anthropic.make({ apiKey: KEY, baseURL: ctx.server.baseUrls.anthropic })
+      vi.stubGlobal("fetch", () => Promise.resolve(sse(anthropicBadFrame)))
+      const provider = Anthropic.make({ apiKey: KEY, baseURL: ctx.server.baseUrls.anthropic, transport: "sdk" })
       vi.unstubAllGlobals()
       const before = ctx.consoleLines().length
       await ctx.failWith(provider, "ProtocolError")
@@ -184,7 +205,7 @@ const openaiCases: ReadonlyArray<Case> = [
 const openaiChat: Adapter = {
   name: "openai chat",
   request: user("gpt-test"),
-  make: (baseURL) => OpenAI.make({ apiKey: KEY, baseURL, api: "chat" }),
+  make: (baseURL, transport) => OpenAI.make({ apiKey: KEY, baseURL, api: "chat", transport }),
   baseUrl: (server) => server.baseUrls.openai,
   facade: [Script.status(401, { body: openaiEcho("invalid_request_error", "invalid_api_key") }), LlmError.Unauthorized],
   cases: openaiCases,
@@ -203,10 +224,18 @@ const openaiChat: Adapter = {
       const error = await ctx.failWith(OpenAI.make({ client }), "Unknown")
       expect(util.inspect((error as LlmError.Unknown).cause)).toContain("RangeError")
     }],
-    ["a malformed frame carrying the key: the SDK's log line and the ProtocolError are scrubbed", async (ctx) => {
+    ["a malformed frame carrying the key, byte path: a scrubbed ProtocolError and no SDK log line", async (ctx) => {
       ctx.server.setScript(Script.replay([`{"choices":[], "oops": ${KEY}`]))
       const before = ctx.consoleLines().length
       await ctx.failWith(OpenAI.make({ apiKey: KEY, baseURL: ctx.server.baseUrls.openai }), "ProtocolError")
+      const lines = ctx.consoleLines().slice(before).join("\n")
+      expect(lines).not.toContain("Could not parse message into JSON")
+      expect(lines).not.toContain(KEY)
+    }],
+    ["a malformed frame carrying the key, SDK path: the SDK's log line and the ProtocolError are scrubbed", async (ctx) => {
+      ctx.server.setScript(Script.replay([`{"choices":[], "oops": ${KEY}`]))
+      const before = ctx.consoleLines().length
+      await ctx.failWith(OpenAI.make({ apiKey: KEY, baseURL: ctx.server.baseUrls.openai, transport: "sdk" }), "ProtocolError")
       const lines = ctx.consoleLines().slice(before).join("\n")
       expect(lines).toContain("Could not parse message into JSON")
       // openai 6 logs the malformed frame itself, so the key in it must come out
@@ -236,14 +265,14 @@ const openaiChat: Adapter = {
 const openaiResponses: Adapter = {
   ...openaiChat,
   name: "openai responses",
-  make: (baseURL) => OpenAI.make({ apiKey: KEY, baseURL, api: "responses" }),
+  make: (baseURL, transport) => OpenAI.make({ apiKey: KEY, baseURL, api: "responses", transport }),
   checks: [
     ["an in-stream error (nested shape) whose message carries the key", async (ctx) => {
       ctx.server.setScript(Script.replay([
         JSON.stringify({ type: "response.created", sequence_number: 0, response: { status: "in_progress" } }),
         JSON.stringify({ type: "error", sequence_number: 1, error: { type: "server_error", code: "server_error", message: `key ${KEY}` } })
       ]))
-      await ctx.failWith(openaiResponses.make(ctx.server.baseUrls.openai), "ServerError")
+      await ctx.failWith(openaiResponses.make(ctx.server.baseUrls.openai, "bytes"), "ServerError")
     }],
     ["response.failed with an unknown code → Unknown whose cause is clean", async (ctx) => {
       ctx.server.setScript(Script.replay([
@@ -253,7 +282,7 @@ const openaiResponses: Adapter = {
           response: { status: "failed", error: { code: `weird_${KEY}`, message: `failed for ${KEY}` } }
         })
       ]))
-      await ctx.failWith(openaiResponses.make(ctx.server.baseUrls.openai), "Unknown")
+      await ctx.failWith(openaiResponses.make(ctx.server.baseUrls.openai, "bytes"), "Unknown")
     }]
   ]
 }
@@ -265,7 +294,7 @@ const googleEcho = (code: number) => ({ error: { code, message: `API key ${KEY} 
 const google: Adapter = {
   name: "google",
   request: user("gemini-test"),
-  make: (baseURL) => Google.make({ apiKey: KEY, baseURL }),
+  make: (baseURL, transport) => Google.make({ apiKey: KEY, baseURL, transport }),
   baseUrl: (server) => server.baseUrls.gemini,
   facade: [Script.status(400, { body: googleEcho(400) }), LlmError.InvalidRequest],
   cases: [
@@ -273,7 +302,8 @@ const google: Adapter = {
     ["403 echoing the key", Script.status(403, { body: googleEcho(403) }), "Unauthorized"],
     ["error frame echoing the key", Script.replay([JSON.stringify(googleEcho(400))]), "InvalidRequest"],
     ["error frame with no code (Unknown, cause kept)", Script.replay([JSON.stringify({ error: { message: `odd ${KEY}` } })]), "Unknown"],
-    ["malformed frame echoing the key", Script.replay([`{"key": "${KEY}"`]), "ProtocolError"],
+    // The byte path names the JSON error, not the frame.
+    ["malformed frame echoing the key", Script.replay([`{"key": "${KEY}"`]), "ProtocolError", null],
     ["no finishReason", Script.replay(["{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}"]), "Disconnected"]
   ],
   checks: [
@@ -302,7 +332,14 @@ const clientOver = (fetch: typeof globalThis.fetch): HttpClient.HttpClient =>
 const ollama: Adapter = {
   name: "ollama",
   request: user("llama3.2"),
-  make: (host) => Ollama.make({ host, apiKey: KEY, maxLineBytes: 4096 }),
+  // The SDK path of Ollama is an `HttpClient` (over the global fetch, so over the test's pool).
+  make: (host, transport) =>
+    Ollama.make({
+      host,
+      apiKey: KEY,
+      maxLineBytes: 4096,
+      ...(transport === "sdk" ? { httpClient: clientOver((input, init) => globalThis.fetch(input, init)) } : {})
+    }),
   baseUrl: (server) => server.baseUrls.ollama,
   facade: [Script.status(401, { body: { error: `nope ${KEY}` } }), LlmError.Unauthorized],
   cases: [

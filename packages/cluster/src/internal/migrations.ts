@@ -34,3 +34,14 @@ export const create_sessions = Effect.gen(function*() {
     PRIMARY KEY (session_id, turn)
   )`
 })
+
+// One row per `Send` a cluster entity started, so a request the cluster
+// re-sends after its runner died is recognised and refused, not run twice.
+export const create_send_claims = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE streamvisor_send_claims (
+    request_key TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    claimed_at BIGINT NOT NULL
+  )`
+})

@@ -15,41 +15,53 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { AcquireOptions, Body } from "../Acquire.js"
+import type { Decoder, FrameParser } from "../Decoder.js"
 import type * as Ledger from "../Ledger.js"
 import type { UsageDetail } from "../Ledger.js"
 import type { StreamStats } from "../Metrics.js"
 import * as LlmError from "../LlmError.js"
+import { StreamIterator } from "./StreamIterator.js"
 
-/** @internal */
-export interface Decoder<A, B> {
-  /**
-   * Decode one item. Return `true` when it was the provider's terminal event:
-   * the stream then ends (after `end`) without waiting for the body to close,
-   * and the rest of the body is drained in the background so the socket can
-   * go back to the pool.
-   */
-  readonly step: (item: A, emit: (b: B) => void) => boolean | void
-  readonly end?: ((emit: (b: B) => void) => void) | undefined
+/**
+ * `acquire`'s options, plus how long a drain after the terminal event may
+ * take before the request is aborted (tests shorten it).
+ *
+ * @internal
+ */
+export type PumpOptions<A, B> = AcquireOptions<A, B> & { readonly drainTimeout?: number | undefined }
+
+/** A source the pump reads one step at a time: an item, or a network chunk of a body. */
+interface Reader<S> {
+  readonly read: () => Promise<IteratorResult<S, unknown>>
+  /** Closes the source after the abort: `return()` of an iterator, `cancel()` of a body. */
+  readonly close: (() => unknown) | undefined
 }
 
-/** @internal */
-export interface DecoderContext {
-  readonly provider: string
-  readonly model: string
-  readonly signal: AbortSignal
-  readonly recordUsage: (inputTokens: number, outputTokens: number, detail?: UsageDetail) => void
+const emptyBody: Reader<never> = {
+  read: () => Promise.resolve({ done: true, value: undefined }),
+  close: undefined
 }
 
-/** @internal */
-export interface PumpOptions<A, B> {
-  readonly provider: string
-  readonly model: string
-  readonly open: (signal: AbortSignal) => AsyncIterable<A> | PromiseLike<AsyncIterable<A>>
-  readonly decoder?: ((context: DecoderContext) => Decoder<A, B>) | undefined
-  readonly mapError?: ((cause: unknown) => LlmError.LlmError) | undefined
-  readonly highWaterMark?: number | undefined
-  readonly returnTimeout?: number | undefined
-  readonly drainTimeout?: number | undefined
+const bodyReader = (body: Body): Reader<Uint8Array> => {
+  const stream = body instanceof ReadableStream ? body : body.body
+  if (stream === null) return emptyBody
+  const reader = (stream as ReadableStream<Uint8Array>).getReader()
+  return {
+    read: () => reader.read() as Promise<IteratorResult<Uint8Array, unknown>>,
+    close: () => reader.cancel()
+  }
+}
+
+const iterableReader = <A>(source: AsyncIterable<A> | Stream.Stream<A, unknown>): Reader<A> => {
+  const iterator = Stream.StreamTypeId in source
+    ? new StreamIterator(source as Stream.Stream<A, unknown>)
+    : (source as AsyncIterable<A>)[Symbol.asyncIterator]()
+  return {
+    read: () => iterator.next(),
+    close: iterator.return === undefined ? undefined : () => iterator.return!()
+  }
 }
 
 type Resume<B> = (effect: Effect.Effect<Chunk.Chunk<B>, Option.Option<LlmError.LlmError>>) => void
@@ -68,7 +80,7 @@ export class Pump<A, B> {
   private waiter: Resume<B> | undefined = undefined
   private immediate: ReturnType<typeof setImmediate> | undefined = undefined
   private space: (() => void) | undefined = undefined
-  private iterator: AsyncIterator<A> | undefined = undefined
+  private reader: Reader<unknown> | undefined = undefined
   private released = false
   private readonly startedAt = performance.now()
   private firstEventAt: number | undefined = undefined
@@ -116,17 +128,32 @@ export class Pump<A, B> {
       : identity<A, B>()
     const step = decoder.step
     const emit = this.emit
+    let terminal = false
+    const onItem = (item: A): void => {
+      if (!terminal && step(item, emit) === true) terminal = true
+    }
     try {
-      const iterable = await options.open(signal)
-      const iterator = iterable[Symbol.asyncIterator]()
-      this.iterator = iterator
+      // Either the SDK's parsed items, one step each, or a body's network
+      // chunks, each parsed synchronously into items by the framing.
+      let reader: Reader<unknown>
+      let feed: (value: unknown) => void
+      let parser: FrameParser<A> | undefined = undefined
+      if (options.openBody !== undefined) {
+        const body = await options.openBody(signal)
+        reader = bodyReader(body)
+        const frames = parser = options.framing(options.provider)
+        feed = (bytes) => frames.write(bytes as Uint8Array, onItem)
+      } else {
+        reader = iterableReader(await options.open(signal))
+        feed = onItem as (value: unknown) => void
+      }
+      this.reader = reader
       if (this.released) {
         // Released while the request was opening: the release could not reach
-        // this iterator, so close it here.
-        await iterator.return?.()
+        // this source, so close it here.
+        await reader.close?.()
         return
       }
-      let terminal = false
       for (;;) {
         if (this.buffer.length >= this.highWaterMark) {
           await new Promise<void>((resolve) => {
@@ -134,13 +161,14 @@ export class Pump<A, B> {
           })
           if (this.released) return
         }
-        const result = await iterator.next()
+        const result = await reader.read()
         if (this.released) return
-        if (result.done) break
-        if (step(result.value, emit) === true) {
-          terminal = true
+        if (result.done) {
+          if (parser !== undefined) parser.end(onItem)
           break
         }
+        feed(result.value)
+        if (terminal) break
         if (this.waiter !== undefined && this.buffer.length > 0) {
           // a full batch goes at once; a partial one at the end of this macrotask
           if (this.buffer.length >= this.highWaterMark) {
@@ -153,7 +181,7 @@ export class Pump<A, B> {
       }
       if (decoder.end) decoder.end(emit)
       this.settle("done", undefined)
-      if (terminal) this.draining = this.drain(iterator)
+      if (terminal) this.draining = this.drain(reader)
     } catch (cause) {
       if (this.released) return // our own abort: a quiet end
       this.fail(this.toError(cause))
@@ -164,10 +192,10 @@ export class Pump<A, B> {
    * Read what follows the terminal event (usually nothing but the end of the
    * body) so the socket returns to the pool; abort if it takes too long.
    */
-  private async drain(iterator: AsyncIterator<A>): Promise<void> {
+  private async drain(reader: Reader<unknown>): Promise<void> {
     const timer = setTimeout(() => this.controller.abort(), this.options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT)
     try {
-      while (!(await iterator.next()).done) {
+      while (!(await reader.read()).done) {
         // trailing bytes after the terminal event are not events
       }
     } catch {
@@ -256,7 +284,7 @@ export class Pump<A, B> {
   })
 
   /**
-   * Abort the request first, then close the iterator (a generator's `return()`
+   * Abort the request first, then close the source (a generator's `return()`
    * waits behind a pending `next()`, which only the abort ends promptly), then
    * record the release. Runs its effects once; later calls only count.
    */
@@ -281,9 +309,9 @@ export class Pump<A, B> {
       space()
     }
     if (this.draining !== undefined) await this.draining
-    const iterator = this.iterator
-    if (state !== "done" && iterator?.return !== undefined) {
-      await boundedReturn(iterator, this.options.returnTimeout ?? DEFAULT_RETURN_TIMEOUT)
+    const close = this.reader?.close
+    if (state !== "done" && close !== undefined) {
+      await boundedClose(close, this.options.returnTimeout ?? DEFAULT_RETURN_TIMEOUT)
     }
     this.buffer = []
     const outcome = state === "done" ? "completed" : state === "failed" ? "failed" : "cancelled"
@@ -303,13 +331,13 @@ export class Pump<A, B> {
   }
 }
 
-const boundedReturn = <A>(iterator: AsyncIterator<A>, timeout: number): Promise<void> =>
+const boundedClose = (close: () => unknown, timeout: number): Promise<void> =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeout)
     timer.unref?.()
     let returned: Promise<unknown>
     try {
-      returned = Promise.resolve(iterator.return!())
+      returned = Promise.resolve(close())
     } catch {
       clearTimeout(timer)
       resolve()

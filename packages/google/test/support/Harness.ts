@@ -12,6 +12,9 @@ import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest"
 import { Google } from "../../src/index.js"
 
+/** `STREAMVISOR_TRANSPORT=sdk` runs this suite over the SDK's own parser; the byte path is the default. */
+const TRANSPORT = process.env.STREAMVISOR_TRANSPORT === "sdk" ? "sdk" as const : "bytes" as const
+
 export const KEY = "sk-SECRET-KEY-1234567890"
 
 /** Every unhandled rejection of the test process (the SDK's `response` promise is the usual suspect). */
@@ -78,7 +81,7 @@ export const harness = (options: { readonly checkInvariants?: boolean } = {}): H
     })
     setGlobalDispatcher(h.agent)
     h.ledger = Ledger.make()
-    h.provider = Google.make({ apiKey: KEY, baseURL: h.server.baseUrls.gemini })
+    h.provider = Google.make({ apiKey: KEY, baseURL: h.server.baseUrls.gemini, transport: TRANSPORT })
     unhandled.length = 0
   })
   afterEach(async () => {

@@ -1,17 +1,14 @@
 /**
- * Opening an `/api/chat` response through an `@effect/platform` `HttpClient`
- * and exposing its body to core's `acquire` as an async iterator of byte
- * chunks.
+ * Opening an `/api/chat` response for core's `acquire`, two ways:
  *
- * `acquire` owns the lifetime: it calls `open(signal)`, iterates, and on
- * release aborts `signal` and then calls `return()`. Here:
- *
- * - the request runs as one Effect with that signal (`runPromiseExit` with
- *   `{ signal }`): an abort interrupts it, which aborts the fetch;
- * - the body is the response's own `stream`, pulled in a `Scope` that this
- *   iterator owns; one Effect run per network chunk (never per line);
- * - the scope is closed (the body reader cancelled and the request aborted)
- *   exactly once: when the body ends or fails, on `return()`, or on abort.
+ * - `openFetch` (the default): plain `fetch`, the body read as bytes by
+ *   `acquire` itself (`openBody` + `bytesFraming`). No Effect run per network
+ *   chunk: measured ≤1.10× a hand-written fetch + `JSON.parse` loop, against
+ *   1.39–1.47× through the `HttpClient` bridge (test/bench).
+ * - `open`, when the user gives an `@effect/platform` `HttpClient`: the
+ *   request runs as one Effect with `acquire`'s signal (`runPromiseExit` with
+ *   `{ signal }`: an abort interrupts it, which aborts the fetch) and resolves
+ *   with the response's own `stream`, which `acquire` pulls chunk by chunk.
  *
  * @internal
  */
@@ -19,21 +16,16 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { Redaction } from "@streamvisor/core"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fromHttpStatus } from "./Errors.js"
 
 /** How much of an error body is read for its message. */
 const ERROR_BODY_LIMIT = 64 * 1024
-
-type Pull = Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>
-
-const DONE: IteratorResult<Uint8Array, undefined> = Object.freeze({ done: true, value: undefined })
 
 /**
  * Reads at most `ERROR_BODY_LIMIT` bytes of an error response as text. Stops
@@ -55,74 +47,6 @@ const errorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effe
   )
 }
 
-/** The body as an async iterator of network chunks. */
-class BodyIterator implements AsyncIterableIterator<Uint8Array> {
-  private chunk: Chunk.Chunk<Uint8Array> = Chunk.empty()
-  private index = 0
-  private pending = false
-  private closing: Promise<void> | undefined = undefined
-
-  constructor(
-    private readonly pull: Pull,
-    private readonly scope: Scope.CloseableScope,
-    private readonly signal: AbortSignal
-  ) {
-    if (signal.aborted) void this.close()
-    else signal.addEventListener("abort", this.onAbort, { once: true })
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    if (this.index < this.chunk.length) {
-      return Promise.resolve({ done: false, value: Chunk.unsafeGet(this.chunk, this.index++) })
-    }
-    if (this.closing !== undefined) {
-      return this.signal.aborted ? Promise.reject(this.signal.reason) : Promise.resolve(DONE)
-    }
-    this.pending = true
-    return Effect.runPromiseExit(this.pull, { signal: this.signal }).then((exit) => {
-      this.pending = false
-      if (Exit.isSuccess(exit)) {
-        this.chunk = exit.value
-        this.index = 0
-        return this.next()
-      }
-      return this.close().then(() => {
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) {
-          if (Option.isNone(failure.value)) return DONE
-          throw failure.value.value
-        }
-        // Interrupted by the abort, or a defect.
-        throw this.signal.aborted ? this.signal.reason : Cause.squash(exit.cause)
-      })
-    })
-  }
-
-  return(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.close().then(() => DONE)
-  }
-
-  /** Aborted while no pull is running: nobody else will close the scope. */
-  private readonly onAbort = (): void => {
-    if (!this.pending) void this.close()
-  }
-
-  /** Closes the scope once: cancels the body reader and aborts the request. Never rejects. */
-  private close(): Promise<void> {
-    if (this.closing === undefined) {
-      this.signal.removeEventListener("abort", this.onAbort)
-      this.chunk = Chunk.empty()
-      this.index = 0
-      this.closing = Effect.runPromise(Scope.close(this.scope, Exit.void)).then(undefined, () => undefined)
-    }
-    return this.closing
-  }
-}
-
 /**
  * Send `request` with `client` and resolve with its body. An HTTP error
  * status rejects with the classified `LlmError` (after reading a bounded
@@ -136,18 +60,16 @@ export const open = (
   request: HttpClientRequest.HttpClientRequest,
   signal: AbortSignal,
   scrub: Redaction.Scrub
-): Promise<AsyncIterableIterator<Uint8Array>> =>
+): Promise<Stream.Stream<Uint8Array, unknown>> =>
   Effect.runPromiseExit(
     Effect.flatMap(client.execute(request), (response) => {
       if (response.status < 200 || response.status >= 300) {
         return Effect.flatMap(errorBody(response), (body) =>
           Effect.fail(fromHttpStatus(response.status, response.headers, body, scrub)))
       }
-      return Effect.uninterruptible(Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const pull = yield* Scope.extend(Stream.toPull(response.stream), scope)
-        return new BodyIterator(pull, scope, signal)
-      }))
+      // `acquire` pulls it through core's one Stream → AsyncIterator bridge,
+      // which closes it (cancelling the body reader) exactly once.
+      return Effect.succeed(response.stream)
     }),
     { signal }
   ).then((exit) => {
@@ -155,3 +77,65 @@ export const open = (
     const failure = Cause.failureOption(exit.cause)
     throw Option.isSome(failure) ? failure.value : signal.aborted ? signal.reason : Cause.squash(exit.cause)
   })
+
+/** Reads at most `ERROR_BODY_LIMIT` bytes of a fetch error response as text, then cancels the body. */
+const fetchErrorBody = async (response: Response): Promise<string> => {
+  if (response.body === null) return ""
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ""
+  let bytes = 0
+  try {
+    while (bytes < ERROR_BODY_LIMIT) {
+      const { done, value } = await reader.read()
+      if (done) break
+      bytes += value.length
+      text += decoder.decode(value, { stream: true })
+    }
+  } catch {
+    // a cut error body: keep what arrived
+  } finally {
+    reader.cancel().then(undefined, () => undefined)
+  }
+  return text + decoder.decode()
+}
+
+/**
+ * `POST` the chat body with `fetch` and resolve with the response once its
+ * status is a success; an HTTP error rejects with the classified `LlmError`
+ * (after a bounded read of the body), a failed request with the same
+ * `HttpClientError.RequestError` the `HttpClient` path raises, so both paths
+ * classify and word errors alike.
+ *
+ * @internal
+ */
+export const openFetch = async (
+  fetchFn: typeof globalThis.fetch,
+  request: HttpClientRequest.HttpClientRequest,
+  body: string,
+  signal: AbortSignal,
+  scrub: Redaction.Scrub
+): Promise<Response> => {
+  let response: Response
+  try {
+    response = await fetchFn(request.url, {
+      method: "POST",
+      headers: { ...request.headers, "content-type": "application/json" },
+      body,
+      signal
+    })
+  } catch (cause) {
+    if (signal.aborted) throw cause
+    const invalidUrl = cause instanceof TypeError && !(cause as { cause?: unknown }).cause && /URL/i.test(cause.message)
+    throw new HttpClientError.RequestError({ request, reason: invalidUrl ? "InvalidUrl" : "Transport", cause })
+  }
+  if (response.status < 200 || response.status >= 300) {
+    const text = await fetchErrorBody(response)
+    const headers: Record<string, string> = {}
+    response.headers.forEach((value, name) => {
+      headers[name] = value
+    })
+    throw fromHttpStatus(response.status, headers, text, scrub)
+  }
+  return response
+}

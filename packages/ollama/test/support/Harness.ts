@@ -54,8 +54,13 @@ export const harness = (
   options: Omit<Ollama.Options, "httpClient"> = {}
 ): Harness => {
   const { agent, connections, httpClient } = pooledClient()
+  // STREAMVISOR_TRANSPORT=sdk runs the suite over the `HttpClient` path; by
+  // default it runs over the byte path (plain `fetch`), on the same pool.
+  const transport = process.env.STREAMVISOR_TRANSPORT === "sdk"
+    ? { httpClient }
+    : { fetch: ((input, init) => fetch(input, { ...init, dispatcher: agent } as RequestInit)) as typeof fetch }
   return {
-    provider: Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, ...options, httpClient }),
+    provider: Ollama.make({ host: server.baseUrls.ollama, apiKey: SECRET, ...options, ...transport }),
     httpClient,
     agent,
     ledger: Ledger.make(),

@@ -13,6 +13,9 @@ import { Agent, buildConnector } from "undici"
 import { expect } from "vitest"
 import { OpenAI } from "../../src/index.js"
 
+/** `STREAMVISOR_TRANSPORT=sdk` runs this suite over the SDK's own parser; the byte path is the default. */
+const TRANSPORT = process.env.STREAMVISOR_TRANSPORT === "sdk" ? "sdk" as const : "bytes" as const
+
 export const SECRET = "sk-SECRET-KEY-1234567890"
 
 export type Api = "chat" | "responses"
@@ -44,7 +47,7 @@ export const harness = (server: FakeLlmServer.Server, api: Api, options: { reado
     fetchOptions: { dispatcher: agent } as never
   })
   return {
-    provider: OpenAI.make({ client, api }),
+    provider: OpenAI.make({ client, api, transport: TRANSPORT }),
     client,
     agent,
     ledger: Ledger.make(),

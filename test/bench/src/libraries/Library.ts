@@ -18,6 +18,7 @@ export type LibraryName =
   | "raw SDK"
   | "streamvisor"
   | "streamvisor (promise)"
+  | "streamvisor (sdk transport)"
   | "Vercel AI SDK"
   | "@effect/ai"
   | "bytes-only floor"

@@ -47,7 +47,7 @@ const countText = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>): number => {
 }
 
 /** The Effect API. */
-const effectClient = (llm: Provider.Provider): Client => ({
+export const effectClient = (llm: Provider.Provider): Client => ({
   readAll(model, onFirstText) {
     let count = 0
     return Effect.runPromise(
@@ -90,7 +90,7 @@ const effectClient = (llm: Provider.Provider): Client => ({
 })
 
 /** The promise facade. */
-const promiseClient = (llm: Provider.Provider): Client => ({
+export const promiseClient = (llm: Provider.Provider): Client => ({
   async readAll(model, onFirstText) {
     let count = 0
     for await (const event of streamText(llm, request(model))) {

@@ -19,8 +19,8 @@ import { Cause, Effect, Exit, Option, Stream } from "effect"
 import OpenAIClient from "openai"
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { checkOpenAI } from "./OpenAIExtras.js"
-import { geminiExtras, reportedUsage } from "./Usage.js"
+import { checkOpenAI } from "./support/OpenAIExtras.js"
+import { geminiExtras, reportedUsage } from "./support/Usage.js"
 
 const KEY = "sk-replay-test-key"
 

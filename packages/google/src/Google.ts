@@ -105,9 +105,7 @@ export const name = "google"
  * @category constructors
  */
 export const make = (options: Options): Provider.Provider => {
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(name, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(name, options)
   const client = options.client ?? new GoogleGenerativeAI(Redacted.value(apiKey!))
   const requestOptions: RequestOptions = {}
   if (options.baseURL !== undefined) requestOptions.baseUrl = options.baseURL.replace(/\/+$/, "")

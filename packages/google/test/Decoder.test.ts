@@ -2,7 +2,8 @@
  * Unit tests of the pure parts: the decoder over parsed Gemini chunks (the
  * recorded fixtures and hand-made edge cases), the request mapping and the
  * error classification. No network here; the end-to-end suites are in
- * Google.test.ts, Release.test.ts and Secrets.test.ts.
+ * Google.test.ts and Release.test.ts (the key-never-leaks suite of every
+ * adapter is test/secrets/Secrets.test.ts).
  */
 import {
   GoogleGenerativeAIAbortError,

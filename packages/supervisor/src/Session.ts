@@ -18,9 +18,9 @@ import type * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ChatRequest } from "@streamvisor/core"
-import type { LlmError, Provider, StreamEvent } from "@streamvisor/core"
-import type { InvalidMessage, SessionError, SessionStopped } from "./SessionError.js"
+import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import type { Provider } from "@streamvisor/core"
+import { type InvalidMessage, SessionError, type SessionStopped } from "./SessionError.js"
 
 /**
  * OTP restart types. `permanent` and `transient`: restarted after a crash (a
@@ -115,20 +115,92 @@ export const Info = Schema.Struct({
 export type Info = typeof Info.Type
 
 /**
- * What a session publishes to its `events` subscribers, every event tagged
- * with the number of the turn it belongs to.
+ * A turn was taken from the mailbox and started.
  *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnStarted = Schema.TaggedStruct("TurnStarted", { turn: Schema.Number, text: Schema.String })
+
+/**
+ * One event of a turn's provider stream.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnEvent = Schema.TaggedStruct("TurnEvent", { turn: Schema.Number, event: StreamEvent.StreamEvent })
+
+/**
+ * The turn completed with `Finish`; its messages joined the history.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnCommitted = Schema.TaggedStruct("TurnCommitted", { turn: Schema.Number })
+
+/**
+ * The turn failed with the provider's `LlmError` or a `SessionError`; history
+ * is as it was before it.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnFailed = Schema.TaggedStruct("TurnFailed", {
+  turn: Schema.Number,
+  error: Schema.Union(LlmError.LlmError, SessionError)
+})
+
+/**
+ * The caller of the turn left (or interrupted it) before it completed.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnCancelled = Schema.TaggedStruct("TurnCancelled", { turn: Schema.Number })
+
+/**
+ * The session crashed with `defect` and is being restarted (restart number
+ * `restarts`). The defect travels as `Schema.Defect` encodes it: an `Error`
+ * as `{ name, message }`, anything else as itself or its text.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Restarting = Schema.TaggedStruct("Restarting", { restarts: Schema.Number, defect: Schema.Defect })
+
+/**
+ * The session ended; the last event of its `events`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Terminated = Schema.TaggedStruct("Terminated", { status: Schema.Literal("stopped", "failed") })
+
+/**
+ * What a session publishes to its `events` subscribers, every event tagged
+ * with the number of the turn it belongs to. A `Schema`, so events can be
+ * sent to another process: `Schema.encode(Session.Event)` gives plain JSON
+ * (errors as their `Schema.TaggedError` encodings), `Schema.decode` gives the
+ * events back, errors as instances of their classes.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Event = Schema.Union(TurnStarted, TurnEvent, TurnCommitted, TurnFailed, TurnCancelled, Restarting, Terminated)
+
+/**
  * @since 0.1.0
  * @category models
  */
-export type Event =
-  | { readonly _tag: "TurnStarted"; readonly turn: number; readonly text: string }
-  | { readonly _tag: "TurnEvent"; readonly turn: number; readonly event: StreamEvent.StreamEvent }
-  | { readonly _tag: "TurnCommitted"; readonly turn: number }
-  | { readonly _tag: "TurnFailed"; readonly turn: number; readonly error: LlmError.LlmError | SessionError }
-  | { readonly _tag: "TurnCancelled"; readonly turn: number }
-  | { readonly _tag: "Restarting"; readonly restarts: number; readonly defect: unknown }
-  | { readonly _tag: "Terminated"; readonly status: "stopped" | "failed" }
+export type Event = typeof Event.Type
+
+/**
+ * An event as it travels: plain JSON.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EventEncoded = typeof Event.Encoded
 
 /**
  * A stream policy applied to every turn's provider stream, e.g.

@@ -61,6 +61,13 @@ export * as Sse from "./Sse.js"
 export * as ChatRequest from "./ChatRequest.js"
 
 /**
+ * The parts of a message's content (also re-exported by `ChatRequest`).
+ *
+ * @since 0.2.0
+ */
+export * as ContentPart from "./ContentPart.js"
+
+/**
  * @since 0.2.0
  */
 export * as Fallback from "./Fallback.js"

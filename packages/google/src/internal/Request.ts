@@ -101,23 +101,8 @@ export const fileMediaTypes = ["application/pdf", "text/*", "image/*", "audio/*"
  */
 export const capabilities = Capabilities.make({
   providerOptionsKey: "google",
-  features: [
-    "image.data",
-    "image.url",
-    "file.data",
-    "file.url",
-    "toolResult.image",
-    "toolChoice.none",
-    "toolChoice.required",
-    "toolChoice.tool",
-    "responseFormat.json",
-    "responseFormat.json_schema",
-    "reasoning.effort",
-    "reasoning.budgetTokens",
-    "reasoning.history",
-    "cache",
-    "providerOptions"
-  ],
+  // Every feature of the request model has a Gemini form.
+  features: Capabilities.features,
   imageMediaTypes,
   fileMediaTypes
 })

@@ -69,6 +69,23 @@ describe("Metrics", () => {
       expect(yield* counter(Metrics.streamsLive, { provider })).toBe(0)
     }).pipe(Effect.provide(Ledger.layer)))
 
+  it.live("live counts a stream while it is open, under the fiber's metric labels (Effect.tagMetrics)", () => {
+    const provider = `metrics-live-${Math.random()}`
+    const labels = { provider, tenant: "t1" }
+    return Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pull = yield* Stream.toPull(stream(provider, ["a", "b"], "hang"))
+        yield* pull
+        expect(yield* counter(Metrics.streamsLive, labels)).toBe(1)
+        expect(yield* counter(Metrics.streamsOpened, labels)).toBe(1)
+      }))
+      // the scope closed: released, and live is back to 0 under the same labels
+      expect(yield* counter(Metrics.streamsLive, labels)).toBe(0)
+      expect(yield* counter(Metrics.streamsReleased, { provider, outcome: "cancelled", tenant: "t1" })).toBe(1)
+      expect(yield* counter(Metrics.events, labels)).toBe(2)
+    }).pipe(Effect.tagMetrics("tenant", "t1"), Effect.provide(Ledger.layer))
+  })
+
   it("exports no writer: recordOpen / recordRelease are internal", () => {
     expect(Object.keys(Metrics).sort()).toEqual(
       ["errors", "events", "streamsLive", "streamsOpened", "streamsReleased", "timeToFirstEvent", "tokens"]

@@ -129,6 +129,17 @@ export interface CpuConfig {
   readonly slowRounds: number
   readonly formats: ReadonlyArray<WireFormat>
   readonly skip: ReadonlySet<string>
+  /**
+   * The readers, the first being the baseline ("raw SDK" names the ratio's
+   * base); by default every library, the SDK path and the bytes-only floor.
+   */
+  readonly libraries?: ReadonlyArray<CpuLibrary> | undefined
+}
+
+/** A reader of the CPU bench: a `Library`, or a variant the current-line bench adds (any name). */
+export interface CpuLibrary {
+  readonly name: string
+  client(format: WireFormat, urls: Urls): Client | string
 }
 
 export const run = async (
@@ -139,7 +150,7 @@ export const run = async (
   for (const format of config.formats) {
     await server.setScript({ deltas: config.deltas })
     const readers: Array<Reader> = []
-    for (const library of [...libraries, sdkPath, bytesFloor]) {
+    for (const library of config.libraries ?? [...libraries, sdkPath, bytesFloor]) {
       if (config.skip.has(library.name)) {
         rows.push({ format, library: library.name, runs: 0, cpu: undefined, wall: undefined, note: "skipped" })
         continue
@@ -194,14 +205,16 @@ export const run = async (
 const f = (n: number, digits = 1): string => n.toFixed(digits)
 
 /** Markdown: one table per wire format. */
-export const report = (rows: ReadonlyArray<CpuRow>, deltas: number): string => {
+export const report = (rows: ReadonlyArray<CpuRow>, deltas: number, baseline = "raw SDK"): string => {
   const out: Array<string> = []
   for (const format of wireFormats) {
     const mine = rows.filter((row) => row.format === format)
     if (mine.length === 0) continue
-    const base = mine.find((row) => row.library === "raw SDK")?.cpu?.median
+    const base = mine.find((row) => row.library === baseline)?.cpu?.median
     out.push(
-      `\n### ${format} (${deltas} deltas; ratio to ${format === "ollama" ? "hand-written fetch + JSON.parse" : "the raw SDK loop"})\n`,
+      `\n### ${format} (${deltas} deltas; ratio to ${
+        format === "ollama" ? "hand-written fetch + JSON.parse" : baseline === "raw SDK" ? "the raw SDK loop" : baseline
+      })\n`,
       "| library | CPU median ms | min | IQR | spread | ratio | wall median ms | µs/delta | deltas/core-s | 50-tok/s streams/core | runs |",
       "|---|---|---|---|---|---|---|---|---|---|---|"
     )

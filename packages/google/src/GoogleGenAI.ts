@@ -56,7 +56,12 @@ import { buildBody, capabilities } from "./internal/Request.js"
 export interface CommonOptions {
   /** The API host without a version path (default: the SDK's, per API). */
   readonly baseURL?: string | undefined
-  /** The API version path segment (the SDK's default: `v1beta` for Gemini, `v1beta1` for Vertex). */
+  /**
+   * The API version path segment. Default for the Gemini API: `v1beta`, whatever the SDK's own
+   * default (`@google/genai` 2.x uses `v1beta`, 3.x `v1`; thought signatures, `thinkingConfig`
+   * and `responseJsonSchema` are served on `v1beta`, so one default keeps both majors on the same
+   * endpoint). For Vertex AI the SDK's default (`v1beta1`) applies.
+   */
   readonly apiVersion?: string | undefined
   /** Use Vertex AI instead of the Gemini API. */
   readonly vertexai?: boolean | undefined
@@ -154,16 +159,20 @@ export const make = (options: Options): Provider.Provider => {
   return Provider.make({ name, capabilities, stream })
 }
 
+/** The Gemini API's version when none is given: the same for every SDK major (see `apiVersion`). */
+const GEMINI_API_VERSION = "v1beta"
+
 const makeClient = (options: CommonOptions, apiKey: Redacted.Redacted<string> | undefined): Client => {
   const httpOptions: HttpOptions = { ...options.httpOptions }
   if (options.baseURL !== undefined) httpOptions.baseUrl = options.baseURL.replace(/\/+$/, "")
-  if (options.apiVersion !== undefined) httpOptions.apiVersion = options.apiVersion
+  const apiVersion = options.apiVersion ?? httpOptions.apiVersion ?? (options.vertexai === true ? undefined : GEMINI_API_VERSION)
+  if (apiVersion !== undefined) httpOptions.apiVersion = apiVersion
   return new Client({
     ...(apiKey === undefined ? {} : { apiKey: Redacted.value(apiKey) }),
     ...(options.vertexai === undefined ? {} : { vertexai: options.vertexai }),
     ...(options.project === undefined ? {} : { project: options.project }),
     ...(options.location === undefined ? {} : { location: options.location }),
-    ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }),
+    ...(apiVersion === undefined ? {} : { apiVersion }),
     httpOptions
   })
 }

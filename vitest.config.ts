@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^@streamvisor\/core\/promise$/, replacement: pkg("core", "promise.ts") },
       { find: /^@streamvisor\/supervisor\/promise$/, replacement: pkg("supervisor", "promise.ts") },
+      { find: /^@streamvisor\/google\/genai$/, replacement: pkg("google", "genai.ts") },
       { find: /^@streamvisor\/cluster\/sqlite$/, replacement: pkg("cluster", "sqlite.ts") },
       { find: /^@streamvisor\/cluster\/pg$/, replacement: pkg("cluster", "pg.ts") },
       ...["core", "testkit", "anthropic", "openai", "google", "ollama", "supervisor", "cluster"].map((name) => ({

@@ -19,7 +19,8 @@ import { Cause, Effect, Exit, Option, Stream } from "effect"
 import OpenAIClient from "openai"
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { reportedUsage } from "./Usage.js"
+import { checkOpenAI } from "./support/OpenAIExtras.js"
+import { geminiExtras, reportedUsage } from "./support/Usage.js"
 
 const KEY = "sk-replay-test-key"
 
@@ -132,6 +133,14 @@ const check = (body: Fixtures.Body, { error, events }: Outcome): void => {
     }
   }
   if (body.format === "anthropic") checkAnthropic(body, events, error)
+  if (body.format === "google" && error === undefined) {
+    // Gemini: thought signatures reach the events (so Provider.toMessages can send them back) and
+    // grounding is a ProviderMetadata event, never dropped.
+    const extras = geminiExtras(body)
+    const signed = [...of("ReasoningEnd").map((e) => e.signature), ...of("ToolCallEnd").map((e) => e.signature)]
+    for (const signature of extras.signatures) expect(signed).toContain(signature)
+    if (extras.grounding) expect(of("ProviderMetadata").map((e) => e.kind)).toContain("grounding")
+  }
   // text and tool calls also on a failure: what arrived before it (the expectation lists exactly that)
   expect(of("TextDelta").map((e) => e.text).join("")).toBe(expected.text)
   expect(of("ToolCallEnd").map((e) => ({ name: e.name, arguments: e.arguments }))).toEqual(expected.toolCalls)
@@ -236,6 +245,7 @@ describe.each(runs)("$name", ({ seed, via }) => {
     const ledger = Ledger.make()
     const outcome = await (via === "adapter" ? viaAdapter : viaFacade)(providers[format], body.expect.model, ledger)
     check(body, outcome)
+    if (outcome.error === undefined) checkOpenAI(body, outcome.events)
     await settle(ledger)
   })
 })

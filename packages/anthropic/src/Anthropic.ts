@@ -10,7 +10,6 @@ import { AdapterKit, Provider, Redaction } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
@@ -88,9 +87,7 @@ const OptionsSchema = Schema.Struct({
  */
 export const make = (options: Options): Provider.Provider => {
   const { defaultMaxTokens = DEFAULT_MAX_TOKENS } = AdapterKit.validate(PROVIDER, OptionsSchema, options)
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(PROVIDER, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(PROVIDER, options)
   // Secrets are read when something is scrubbed, so the key a user's client
   // holds (or that a key function rotated in) is covered too. The scrub exists
   // before the client because the client's logger uses it.
@@ -144,7 +141,7 @@ export const layer = AdapterKit.layer(make)
  */
 export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> } = {
   apiKey: Config.redacted("ANTHROPIC_API_KEY"),
-  baseURL: Config.option(Config.string("ANTHROPIC_BASE_URL")).pipe(Config.map(Option.getOrUndefined))
+  baseURL: AdapterKit.optional(Config.string("ANTHROPIC_BASE_URL"))
 }
 
 /**

@@ -2,7 +2,7 @@
  * Unit tests of the pure parts: the decoder over parsed SDK events (the
  * recorded fixtures' chunks and hand-made edge cases), the request mapping and
  * the error classification. No network here; the end-to-end suites are in
- * Anthropic.test.ts and Secrets.test.ts.
+ * Anthropic.test.ts and test/secrets/Secrets.test.ts (every adapter).
  */
 import type AnthropicSdk from "@anthropic-ai/sdk"
 import { Ledger, LlmError, Redaction, StreamEvent } from "@streamvisor/core"

@@ -137,6 +137,7 @@ export type AcquireOptions<A, B> = IterableOptions<A, B> | BodyOptions<A, B>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const acquire = <A, B = A>(options: AcquireOptions<A, B>): Stream.Stream<B, LlmError> =>
   Stream.acquireRelease(

@@ -2,7 +2,7 @@
  * For adapter authors: what every provider adapter shares, so that an adapter
  * keeps only its request mapping, its decoder and its SDK's own errors.
  *
- * - {@link redactKey} / {@link requireKey} and {@link makeScrub}: the key as
+ * - {@link redactKey} / {@link requireKey} / {@link keyOf} and {@link makeScrub}: the key as
  *   `Redacted`, and the scrub that keeps it out of every message;
  * - {@link validate}: the options checked at `make` against a `Schema`, a bad
  *   one thrown as `InvalidOptions` (the bad-configuration policy);
@@ -10,7 +10,8 @@
  *   → `ProtocolError`, a cut connection → `Disconnected`, anything else →
  *   `Unknown` with a sanitised cause), after the adapter's own table;
  * - {@link isInstance}: recognising an SDK's error class across copies of it;
- * - {@link layer} / {@link layerConfig}: the two layers every adapter offers.
+ * - {@link layer} / {@link layerConfig}: the two layers every adapter offers,
+ *   with {@link optional} for a setting its `defaultConfig` may leave out.
  *
  * @example
  * ```ts
@@ -38,6 +39,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -87,6 +89,21 @@ export const requireKey = (provider: string, key: ApiKey | undefined): Redacted.
   }
   return redacted
 }
+
+/**
+ * The key of an adapter whose options take a key or a ready-made SDK client:
+ * required ({@link requireKey}) when there is no client, since the adapter
+ * builds one with it; otherwise the key as `Redacted` when one is given too
+ * (for the scrub), as the client carries its own.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const keyOf = (
+  provider: string,
+  options: { readonly apiKey?: ApiKey | undefined; readonly client?: unknown }
+): Redacted.Redacted<string> | undefined =>
+  options.client === undefined ? requireKey(provider, options.apiKey) : redactKey(options.apiKey)
 
 /**
  * The adapter's scrub: `Redaction.makeScrub` over the key it was given and the
@@ -276,6 +293,25 @@ export const layer = <Options>(make: (options: Options) => Provider) =>
 export type ConfigOptions<Options> =
   | Config.Config<Options>
   | { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> | Options[K] }
+
+/**
+ * An optional setting for an adapter's `defaultConfig`: the value when the
+ * variable is set, `undefined` (the option left out) when it is not. A set
+ * but malformed value is still a `ConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { AdapterKit } from "@streamvisor/core"
+ * import { Config } from "effect"
+ *
+ * const baseURL = AdapterKit.optional(Config.string("MY_PROVIDER_BASE_URL"))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
 
 /**
  * `layerConfig(options?)` for an adapter's `make`: the options read through

@@ -41,6 +41,7 @@ import { InvalidRequest } from "./LlmError.js"
  * - `providerOptions`: the provider's own key of `providerOptions`.
  *
  * @since 0.2.0
+ * @category models
  */
 export type Feature =
   | "image.data"
@@ -63,6 +64,7 @@ export type Feature =
  * Every feature, for tables and tests.
  *
  * @since 0.2.0
+ * @category constants
  */
 export const features: ReadonlyArray<Feature> = [
   "image.data",
@@ -86,6 +88,7 @@ export const features: ReadonlyArray<Feature> = [
  * The key of `providerOptions` an adapter reads.
  *
  * @since 0.2.0
+ * @category models
  */
 export type ProviderOptionsKey = keyof ChatRequest.ProviderOptions
 
@@ -93,6 +96,7 @@ export type ProviderOptionsKey = keyof ChatRequest.ProviderOptions
  * A provider's table.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Capabilities {
   readonly features: ReadonlySet<Feature>
@@ -130,6 +134,7 @@ export const make = (options: {
  * since the providers they wrap check for themselves.
  *
  * @since 0.2.0
+ * @category constants
  */
 export const all: Capabilities = make({ features })
 
@@ -138,6 +143,7 @@ export const all: Capabilities = make({ features })
  * and `what` says it in words.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Use {
   readonly feature: Feature
@@ -154,6 +160,7 @@ const source = (part: { readonly data?: string; readonly url?: string }): "data"
  * messages and their parts.
  *
  * @since 0.2.0
+ * @category validation
  */
 export const uses = (request: ChatRequest.ChatRequest, optionsKey?: ProviderOptionsKey): ReadonlyArray<Use> => {
   const out: Array<Use> = []
@@ -229,6 +236,7 @@ const matches = (patterns: ReadonlyArray<string>, mediaType: string): boolean =>
  * cannot take.
  *
  * @since 0.2.0
+ * @category validation
  */
 export const check = (
   provider: string,
@@ -261,6 +269,7 @@ export const check = (
  * `Provider.make`.
  *
  * @since 0.2.0
+ * @category validation
  */
 export const validate = (
   provider: string,

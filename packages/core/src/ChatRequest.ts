@@ -174,6 +174,7 @@ const nonEmpty = { message: () => "content parts must not be empty" }
  * A tool call the assistant made, as kept in an assistant message's `toolCalls`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ToolCall = Schema.Struct({
   id: Schema.String,
@@ -183,11 +184,13 @@ export const ToolCall = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export type ToolCall = typeof ToolCall.Type
 
 /**
  * @since 0.1.0
+ * @category schemas
  */
 export const UserMessage = Schema.Struct({
   role: Schema.Literal("user"),
@@ -201,6 +204,7 @@ export const UserMessage = Schema.Struct({
  * they come after the content.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const AssistantMessage = Schema.Struct({
   role: Schema.Literal("assistant"),
@@ -213,6 +217,7 @@ export const AssistantMessage = Schema.Struct({
  * The result of a tool call, answering the assistant's call `toolCallId`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ToolResultMessage = Schema.Struct({
   role: Schema.Literal("tool"),
@@ -223,20 +228,22 @@ export const ToolResultMessage = Schema.Struct({
   cache: Cache
 }).annotations({ identifier: "ToolResultMessage" })
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type UserMessage = typeof UserMessage.Type
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type AssistantMessage = typeof AssistantMessage.Type
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type ToolResultMessage = typeof ToolResultMessage.Type
 
 /**
  * @since 0.1.0
+ * @category schemas
  */
 export const Message = Schema.Union(UserMessage, AssistantMessage, ToolResultMessage)
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export type Message = typeof Message.Type
 
@@ -246,6 +253,7 @@ export type Message = typeof Message.Type
  * request is decoded. `cache: true` marks a cache breakpoint after this tool.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Tool = Schema.Struct({
   name: ToolName,
@@ -258,6 +266,7 @@ export const Tool = Schema.Struct({
  * A tool after decoding: `parameters` is always the JSON Schema object.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Tool = typeof Tool.Type
 
@@ -267,13 +276,14 @@ export type Tool = typeof Tool.Type
  * be among `tools`).
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const ToolChoice = Schema.Union(
   Schema.Literal("auto", "none", "required"),
   Schema.Struct({ tool: ToolName })
 )
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type ToolChoice = typeof ToolChoice.Type
 
 /**
@@ -282,6 +292,7 @@ export type ToolChoice = typeof ToolChoice.Type
  * providers that have it (OpenAI) to enforce the schema while generating.
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const ResponseFormat = Schema.Union(
   Schema.Struct({ type: Schema.Literal("json") }),
@@ -294,13 +305,14 @@ export const ResponseFormat = Schema.Union(
   })
 )
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type ResponseFormat = typeof ResponseFormat.Type
 
 /**
  * Turn the model's reasoning on: by `effort` or by a token budget.
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const Reasoning = Schema.Struct({
   effort: Schema.optional(Schema.Literal("low", "medium", "high")),
@@ -309,7 +321,7 @@ export const Reasoning = Schema.Struct({
   )
 }).annotations({ identifier: "Reasoning" })
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type Reasoning = typeof Reasoning.Type
 
 /**
@@ -318,6 +330,7 @@ export type Reasoning = typeof Reasoning.Type
  * OpenAI-compatible servers…). Each adapter reads only its own key.
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const ProviderOptions = Schema.Struct({
   anthropic: Schema.optional(JsonObject),
@@ -326,19 +339,20 @@ export const ProviderOptions = Schema.Struct({
   ollama: Schema.optional(JsonObject)
 }).annotations({ identifier: "ProviderOptions" })
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type ProviderOptions = typeof ProviderOptions.Type
 
 /**
  * The system prompt with a cache hint.
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const SystemPrompt = Schema.Struct({ text: Schema.String, cache: Cache }).annotations({
   identifier: "SystemPrompt"
 })
 
-/** @since 0.2.0 */
+/** @since 0.2.0 @category models */
 export type SystemPrompt = typeof SystemPrompt.Type
 
 const Fields = Schema.Struct({
@@ -375,6 +389,7 @@ const checkTools = (request: typeof Fields.Type): string | undefined => {
 
 /**
  * @since 0.1.0
+ * @category schemas
  */
 export const ChatRequest = Fields.pipe(
   Schema.filter((request) => checkTools(request), { identifier: "ChatRequest (tools and toolChoice)" })
@@ -385,6 +400,7 @@ export const ChatRequest = Fields.pipe(
  * schemas are JSON Schema objects.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ChatRequest = typeof ChatRequest.Type
 
@@ -393,6 +409,7 @@ export type ChatRequest = typeof ChatRequest.Type
  * response format may be `effect/Schema`s. Every `ChatRequest` is an `Input`.
  *
  * @since 0.2.0
+ * @category models
  */
 export type Input = typeof ChatRequest.Encoded
 
@@ -414,6 +431,7 @@ const decodeEither = Schema.decodeUnknownEither(ChatRequest, { errors: "all", on
  * ```
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const decode = (provider: string, input: unknown): Effect.Effect<ChatRequest, InvalidRequest> => {
   const result = decodeEither(input)
@@ -431,6 +449,7 @@ export const decode = (provider: string, input: unknown): Effect.Effect<ChatRequ
  * Build a one-message request.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const user = (
   model: string,
@@ -442,6 +461,7 @@ export const user = (
  * The text of a content: the string, or its text parts joined.
  *
  * @since 0.2.0
+ * @category accessors
  */
 export const text = (content: string | ReadonlyArray<{ readonly type: string }>): string => {
   if (typeof content === "string") return content
@@ -454,6 +474,7 @@ export const text = (content: string | ReadonlyArray<{ readonly type: string }>)
  * The system prompt's text, whichever form it was given in.
  *
  * @since 0.2.0
+ * @category accessors
  */
 export const systemText = (request: Pick<ChatRequest, "system">): string | undefined =>
   typeof request.system === "object" ? request.system.text : request.system
@@ -463,6 +484,7 @@ export const systemText = (request: Pick<ChatRequest, "system">): string | undef
  * text part (none when empty), and `toolCalls` follow as tool-call parts.
  *
  * @since 0.2.0
+ * @category accessors
  */
 export const assistantParts = (message: AssistantMessage): ReadonlyArray<AssistantPart> => {
   const parts: Array<AssistantPart> = typeof message.content === "string"
@@ -478,6 +500,7 @@ export const assistantParts = (message: AssistantMessage): ReadonlyArray<Assista
  * Every tool call of an assistant message, from its parts and its `toolCalls`.
  *
  * @since 0.2.0
+ * @category accessors
  */
 export const toolCalls = (message: AssistantMessage): ReadonlyArray<ToolCall> => {
   const calls: Array<ToolCall> = []

@@ -19,6 +19,7 @@ import type * as StreamEvent from "./StreamEvent.js"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Provider {
   /** A short name: "anthropic", "openai", "google", "ollama", or a policy's. */
@@ -33,6 +34,7 @@ export interface Provider {
  * Token usage with the detail the provider reported (see `StreamEvent.Usage`).
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Usage extends StreamEvent.UsageDetail {
   readonly inputTokens: number
@@ -50,6 +52,7 @@ export interface Usage extends StreamEvent.UsageDetail {
  * - `metadata`: every `ProviderMetadata` event (citations, grounding…).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Generation {
   readonly text: string
@@ -88,6 +91,7 @@ const usageOf = (event: StreamEvent.Usage): Usage => {
  * one string append and one comparison, as before parts existed.
  *
  * @since 0.1.0
+ * @category running
  */
 export const collect = <R>(
   provider: string,
@@ -251,6 +255,7 @@ const nextReasoningStart = (marks: ReadonlyArray<Mark>, from: number, end: numbe
  * ```
  *
  * @since 0.2.0
+ * @category conversions
  */
 export const toMessages = (generation: Pick<Generation, "parts">): ReadonlyArray<ChatRequest.AssistantMessage> => {
   const parts = generation.parts
@@ -281,6 +286,7 @@ const recordOnSpan = (span: Tracer.Span) => (chunk: Chunk.Chunk<StreamEvent.Stre
  * loop).
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const traced = (
   system: string,
@@ -362,6 +368,7 @@ export const make = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const stream: {
   (request: ChatRequest.Input): (self: Provider) => Stream.Stream<StreamEvent.StreamEvent, LlmError>
@@ -372,6 +379,7 @@ export const stream: {
  * The whole answer from a provider.
  *
  * @since 0.1.0
+ * @category running
  */
 export const generate: {
   (request: ChatRequest.Input): (self: Provider) => Effect.Effect<Generation, LlmError>
@@ -396,6 +404,7 @@ export const generate: {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const withModel: {
   (model: string): (self: Provider) => Provider

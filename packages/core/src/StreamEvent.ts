@@ -14,11 +14,13 @@ import * as Schema from "effect/Schema"
  * The raw finish reasons a provider reports, mapped onto one vocabulary.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const FinishReason = Schema.Literal("stop", "length", "tool_calls", "content_filter", "other")
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export type FinishReason = typeof FinishReason.Type
 
@@ -26,6 +28,7 @@ export type FinishReason = typeof FinishReason.Type
  * A piece of the visible answer.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const TextDelta = Schema.TaggedStruct("TextDelta", { text: Schema.String })
 
@@ -33,6 +36,7 @@ export const TextDelta = Schema.TaggedStruct("TextDelta", { text: Schema.String 
  * A piece of the model's reasoning ("thinking") text, when the provider streams it.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ReasoningDelta = Schema.TaggedStruct("ReasoningDelta", { text: Schema.String })
 
@@ -41,6 +45,7 @@ export const ReasoningDelta = Schema.TaggedStruct("ReasoningDelta", { text: Sche
  * provider has none, e.g. Gemini and Ollama).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ToolCallStart = Schema.TaggedStruct("ToolCallStart", { id: Schema.String, name: Schema.String })
 
@@ -48,6 +53,7 @@ export const ToolCallStart = Schema.TaggedStruct("ToolCallStart", { id: Schema.S
  * A piece of a tool call's JSON arguments, as the provider streamed it.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ToolCallDelta = Schema.TaggedStruct("ToolCallDelta", { id: Schema.String, argumentsDelta: Schema.String })
 
@@ -56,6 +62,7 @@ export const ToolCallDelta = Schema.TaggedStruct("ToolCallDelta", { id: Schema.S
  * provider sent none).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ToolCallEnd = Schema.TaggedStruct("ToolCallEnd", {
   id: Schema.String,
@@ -75,6 +82,7 @@ export const ToolCallEnd = Schema.TaggedStruct("ToolCallEnd", {
  * adapter's name. `Provider.collect` turns each block into a reasoning part.
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const ReasoningEnd = Schema.TaggedStruct("ReasoningEnd", {
   provider: Schema.String,
@@ -92,6 +100,7 @@ export const ReasoningEnd = Schema.TaggedStruct("ReasoningEnd", {
  * on reasoning. The detail fields are absent where a provider does not report them.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Usage = Schema.TaggedStruct("Usage", {
   inputTokens: Schema.Number,
@@ -109,6 +118,7 @@ export const Usage = Schema.TaggedStruct("Usage", {
  * ratings), `"response"` (the provider's response id and model version).
  *
  * @since 0.2.0
+ * @category schemas
  */
 export const ProviderMetadata = Schema.TaggedStruct("ProviderMetadata", {
   provider: Schema.String,
@@ -121,6 +131,7 @@ export const ProviderMetadata = Schema.TaggedStruct("ProviderMetadata", {
  * value (`end_turn`, `STOP`, `completed`…), or `null` when it sent none.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Finish = Schema.TaggedStruct("Finish", {
   reason: FinishReason,
@@ -129,6 +140,7 @@ export const Finish = Schema.TaggedStruct("Finish", {
 
 /**
  * @since 0.1.0
+ * @category schemas
  */
 export const StreamEvent = Schema.Union(
   TextDelta,
@@ -144,40 +156,49 @@ export const StreamEvent = Schema.Union(
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export type TextDelta = typeof TextDelta.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type ReasoningDelta = typeof ReasoningDelta.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type ToolCallStart = typeof ToolCallStart.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type ToolCallDelta = typeof ToolCallDelta.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type ToolCallEnd = typeof ToolCallEnd.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type Usage = typeof Usage.Type
 /**
  * @since 0.2.0
+ * @category models
  */
 export type ReasoningEnd = typeof ReasoningEnd.Type
 /**
  * @since 0.2.0
+ * @category models
  */
 export type ProviderMetadata = typeof ProviderMetadata.Type
 /**
  * The detail fields of `Usage`.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface UsageDetail {
   readonly cachedInputTokens?: number | undefined
@@ -186,30 +207,36 @@ export interface UsageDetail {
 }
 /**
  * @since 0.1.0
+ * @category models
  */
 export type Finish = typeof Finish.Type
 /**
  * @since 0.1.0
+ * @category models
  */
 export type StreamEvent = typeof StreamEvent.Type
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const textDelta = (text: string): TextDelta => ({ _tag: "TextDelta", text })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const reasoningDelta = (text: string): ReasoningDelta => ({ _tag: "ReasoningDelta", text })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const toolCallStart = (id: string, name: string): ToolCallStart => ({ _tag: "ToolCallStart", id, name })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const toolCallDelta = (id: string, argumentsDelta: string): ToolCallDelta => ({
   _tag: "ToolCallDelta",
@@ -219,6 +246,7 @@ export const toolCallDelta = (id: string, argumentsDelta: string): ToolCallDelta
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const toolCallEnd = (id: string, name: string, args: unknown, signature?: string): ToolCallEnd =>
   signature === undefined
@@ -227,6 +255,7 @@ export const toolCallEnd = (id: string, name: string, args: unknown, signature?:
 
 /**
  * @since 0.2.0
+ * @category constructors
  */
 export const reasoningEnd = (
   provider: string,
@@ -237,6 +266,7 @@ export const reasoningEnd = (
  * `Usage`; the detail fields are set only when given.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const usage = (inputTokens: number, outputTokens: number, detail?: UsageDetail): Usage => {
   if (detail === undefined) return { _tag: "Usage", inputTokens, outputTokens }
@@ -249,6 +279,7 @@ export const usage = (inputTokens: number, outputTokens: number, detail?: UsageD
 
 /**
  * @since 0.2.0
+ * @category constructors
  */
 export const providerMetadata = (provider: string, kind: string, data: unknown): ProviderMetadata => ({
   _tag: "ProviderMetadata",
@@ -259,6 +290,7 @@ export const providerMetadata = (provider: string, kind: string, data: unknown):
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const finish = (reason: FinishReason, raw: string | null): Finish => ({ _tag: "Finish", reason, raw })
 

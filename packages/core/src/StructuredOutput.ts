@@ -48,11 +48,13 @@ import type * as StreamEvent from "./StreamEvent.js"
  * Schema sets.
  *
  * @since 0.2.0
+ * @category models
  */
 export type ObjectRequest = Omit<ChatRequest.Input, "responseFormat">
 
 /**
  * @since 0.2.0
+ * @category models
  */
 export interface ObjectOptions {
   /** The format's name (1 to 64 of `[A-Za-z0-9_-]`); default: the Schema's identifier, else "output". */
@@ -66,6 +68,7 @@ export interface ObjectOptions {
  * A value as it grows: every property optional, all the way down.
  *
  * @since 0.2.0
+ * @category models
  */
 export type DeepPartial<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<DeepPartial<E>>
   : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
@@ -76,6 +79,7 @@ export type DeepPartial<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<De
  * whenever a batch of deltas changed it.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface PartialObject<I> {
   readonly _tag: "PartialObject"
@@ -86,6 +90,7 @@ export interface PartialObject<I> {
  * The last element of `streamObject`: the decoded, validated value.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Complete<A> {
   readonly _tag: "Object"
@@ -96,6 +101,7 @@ export interface Complete<A> {
 
 /**
  * @since 0.2.0
+ * @category models
  */
 export type ObjectEvent<A, I> = PartialObject<I> | Complete<A>
 
@@ -110,6 +116,7 @@ const nameOf = (schema: Schema.Schema.All, options: ObjectOptions | undefined): 
  * The `json_schema` response format for a Schema.
  *
  * @since 0.2.0
+ * @category constructors
  */
 export const responseFormat = (schema: Schema.Schema.All, options?: ObjectOptions): ChatRequest.ResponseFormat => ({
   type: "json_schema",
@@ -175,6 +182,7 @@ const invalidSchema = (provider: string, cause: unknown) =>
  * parsed and decoded. A mismatch is `InvalidOutput`.
  *
  * @since 0.2.0
+ * @category running
  */
 export const generateObject: {
   <A, I, R>(
@@ -215,6 +223,7 @@ export const generateObject: {
  * incrementally, each character once. A mismatch is `InvalidOutput`.
  *
  * @since 0.2.0
+ * @category running
  */
 export const streamObject: {
   <A, I, R>(

@@ -13,15 +13,15 @@
  *
  * @since 0.1.0
  */
-import { GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
+import { type GenerateContentRequest, GoogleGenerativeAI, type RequestOptions } from "@google/generative-ai"
 import { AdapterKit, LlmError, Provider } from "@streamvisor/core"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
 import * as Redacted from "effect/Redacted"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Decoder from "./internal/Decoder.js"
 import * as Errors from "./internal/Errors.js"
-import { capabilities, toGenerateContentRequest } from "./internal/Request.js"
+import { buildBody, capabilities } from "./internal/Request.js"
 import * as Transport from "./internal/Transport.js"
 
 /**
@@ -105,9 +105,7 @@ export const name = "google"
  * @category constructors
  */
 export const make = (options: Options): Provider.Provider => {
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(name, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(name, options)
   const client = options.client ?? new GoogleGenerativeAI(Redacted.value(apiKey!))
   const requestOptions: RequestOptions = {}
   if (options.baseURL !== undefined) requestOptions.baseUrl = options.baseURL.replace(/\/+$/, "")
@@ -117,11 +115,14 @@ export const make = (options: Options): Provider.Provider => {
   const decoder = Decoder.make(scrub)
 
   const stream = (request: ChatRequest.ChatRequest): Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError> => {
+    const body = buildBody(request)
+    if (body instanceof LlmError.InvalidRequest) return Stream.fail(body)
     return Transport.stream({
       transport: options.transport ?? "bytes",
       client,
       requestOptions,
-      body: toGenerateContentRequest(request),
+      // Wire JSON the SDK passes through as it is (it only adds `safetySettings: []`).
+      body: body as unknown as GenerateContentRequest,
       provider: name,
       model: request.model,
       decoder,

@@ -2,7 +2,8 @@
  * Unit tests of the pure parts: the decoder over parsed Gemini chunks (the
  * recorded fixtures and hand-made edge cases), the request mapping and the
  * error classification. No network here; the end-to-end suites are in
- * Google.test.ts, Release.test.ts and Secrets.test.ts.
+ * Google.test.ts and Release.test.ts (the key-never-leaks suite of every
+ * adapter is test/secrets/Secrets.test.ts).
  */
 import {
   GoogleGenerativeAIAbortError,
@@ -80,8 +81,15 @@ describe("decoder over every recorded fixture", () => {
     expect(texts(out, "ReasoningDelta").join("")).toBe(expected.reasoning ?? "")
     const ends = out.filter((e): e is StreamEvent.ToolCallEnd => e._tag === "ToolCallEnd")
     expect(ends.map((e) => ({ name: e.name, arguments: e.arguments }))).toEqual(expected.toolCalls)
+    // outputTokens adds the thoughts Gemini counts apart (thinking is billed as output).
+    const last = chunks.at(-1) as { usageMetadata?: { thoughtsTokenCount?: number } }
+    const thoughts = last.usageMetadata?.thoughtsTokenCount
     expect(out.filter((e) => e._tag === "Usage")).toEqual([
-      StreamEvent.usage(expected.usage.inputTokens ?? 0, expected.usage.outputTokens ?? 0)
+      StreamEvent.usage(
+        expected.usage.inputTokens ?? 0,
+        (expected.usage.outputTokens ?? 0) + (thoughts ?? 0),
+        thoughts === undefined ? undefined : { reasoningTokens: thoughts }
+      )
     ])
     expect(out.filter(StreamEvent.isFinish)).toHaveLength(1)
     expect(out.at(-1)).toMatchObject({ _tag: "Finish", raw: expected.finishReason })
@@ -105,13 +113,14 @@ describe("decoder over every recorded fixture", () => {
     expect(out).toEqual([StreamEvent.usage(9, 0), StreamEvent.finish("content_filter", null)])
   })
 
-  it("tool-call: STOP after a function call is reported as tool_calls, id call_0", () => {
+  it("tool-call: STOP after a function call is reported as tool_calls, id call_0, signature kept", () => {
     const { out } = decode(parsed("tool-call"))
+    const SIGNATURE = (parsed("tool-call")[0] as any).candidates[0].content.parts[0].thoughtSignature as string
     expect(out).toEqual([
       StreamEvent.toolCallStart("call_0", "weather"),
       StreamEvent.toolCallDelta("call_0", "{\"location\":\"San Francisco\"}"),
-      StreamEvent.toolCallEnd("call_0", "weather", { location: "San Francisco" }),
-      StreamEvent.usage(29, 15),
+      StreamEvent.toolCallEnd("call_0", "weather", { location: "San Francisco" }, SIGNATURE),
+      StreamEvent.usage(29, 60, { reasoningTokens: 45 }),
       StreamEvent.finish("tool_calls", "STOP")
     ])
   })
@@ -119,10 +128,11 @@ describe("decoder over every recorded fixture", () => {
   it("vertex-partial-args-multi-call: Start when a call opens, Delta + End when it closes", () => {
     const { out } = decode(parsed("vertex-partial-args-multi-call"))
     const calls = out.filter((e) => e._tag.startsWith("ToolCall"))
+    const SIGNATURE = (parsed("vertex-partial-args-multi-call")[1] as any).candidates[0].content.parts[0].thoughtSignature as string
     expect(calls).toEqual([
       StreamEvent.toolCallStart("call_0", "read_theme"),
       StreamEvent.toolCallDelta("call_0", "{}"),
-      StreamEvent.toolCallEnd("call_0", "read_theme", {}),
+      StreamEvent.toolCallEnd("call_0", "read_theme", {}, SIGNATURE),
       StreamEvent.toolCallStart("call_1", "read_screen"),
       StreamEvent.toolCallDelta("call_1", "{\"id\":\"A\"}"),
       StreamEvent.toolCallEnd("call_1", "read_screen", { id: "A" }),
@@ -141,15 +151,16 @@ describe("decoder over every recorded fixture", () => {
       decoder.step(c, () => n++)
       stepwise.push(n)
     }
-    expect(stepwise.slice(0, 6)).toEqual([1, 3, 1, 0, 0, 2])
+    // The second chunk also closes the thought block before the call (ReasoningEnd).
+    expect(stepwise.slice(0, 6)).toEqual([1, 4, 1, 0, 0, 2])
     expect(out.at(-1)).toEqual(StreamEvent.finish("tool_calls", "STOP"))
   })
 
-  it("thought-parts: usage keeps the last value of each field; the ledger learns it as it comes", () => {
+  it("thought-parts: usage keeps the last value of each field (thoughts added to output); the ledger learns it as it comes", () => {
     const { out, usage } = decode(parsed("thought-parts"))
-    expect(usage[0]).toEqual([6, 0])
-    expect(usage.at(-1)).toEqual([6, 1])
-    expect(out.filter((e) => e._tag === "Usage")).toEqual([StreamEvent.usage(6, 1)])
+    expect(usage[0]).toEqual([6, 14])
+    expect(usage.at(-1)).toEqual([6, 77])
+    expect(out.filter((e) => e._tag === "Usage")).toEqual([StreamEvent.usage(6, 77, { reasoningTokens: 76 })])
   })
 })
 
@@ -229,7 +240,7 @@ describe("decoder edge cases", () => {
     expect(out.at(-1)).toEqual(StreamEvent.finish("length", "MAX_TOKENS"))
   })
 
-  it("several parts in one chunk keep their order; empty and signature-only parts are skipped", () => {
+  it("several parts in one chunk keep their order; empty parts are skipped, a signature-only part is a bare ReasoningEnd", () => {
     const { out } = decode([
       chunk([
         { text: "think", thought: true },
@@ -243,6 +254,8 @@ describe("decoder edge cases", () => {
     ])
     expect(out.map((e) => e._tag)).toEqual([
       "ReasoningDelta",
+      "ReasoningEnd",
+      "ReasoningEnd",
       "TextDelta",
       "ToolCallStart",
       "ToolCallDelta",
@@ -254,8 +267,10 @@ describe("decoder edge cases", () => {
       "Usage",
       "Finish"
     ])
-    expect(out[4]).toEqual(StreamEvent.toolCallEnd("call_0", "a", { x: 1 }))
-    expect(out[7]).toEqual(StreamEvent.toolCallEnd("call_1", "b", {}))
+    expect(out[1]).toEqual(StreamEvent.reasoningEnd("google"))
+    expect(out[2]).toEqual(StreamEvent.reasoningEnd("google", { signature: "sig" }))
+    expect(out[6]).toEqual(StreamEvent.toolCallEnd("call_0", "a", { x: 1 }))
+    expect(out[9]).toEqual(StreamEvent.toolCallEnd("call_1", "b", {}))
   })
 
   it("a provider call id is used when present", () => {
@@ -416,7 +431,7 @@ describe("request mapping", () => {
 
   it("maps every field", () => {
     expect(toGenerateContentRequest(request)).toEqual({
-      systemInstruction: "Be brief.",
+      systemInstruction: { role: "system", parts: [{ text: "Be brief." }] },
       generationConfig: { maxOutputTokens: 100, temperature: 0.3, stopSequences: ["END"] },
       contents: [
         { role: "user", parts: [{ text: "Weather in Paris and Rome?" }] },

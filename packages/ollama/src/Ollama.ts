@@ -10,7 +10,6 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { acquire, AdapterKit, bytesFraming, type ChatRequest, LlmError, Provider } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -184,7 +183,7 @@ export const layer = (options: Options = {}): AdapterKit.ProviderLayer =>
  */
 export const defaultConfig: { readonly [K in keyof Options]?: Config.Config.Wrap<Options[K]> } = {
   host: Config.string("OLLAMA_HOST").pipe(Config.withDefault(DEFAULT_HOST)),
-  apiKey: Config.option(Config.redacted("OLLAMA_API_KEY")).pipe(Config.map(Option.getOrUndefined))
+  apiKey: AdapterKit.optional(Config.redacted("OLLAMA_API_KEY"))
 }
 
 /**

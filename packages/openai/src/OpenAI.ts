@@ -5,10 +5,9 @@
  *
  * @since 0.1.0
  */
-import { AdapterKit, Capabilities, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
+import { AdapterKit, InvalidOptions, Provider, Redaction } from "@streamvisor/core"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import * as Config from "effect/Config"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -138,9 +137,7 @@ export const make = (options: Options): Provider.Provider => {
     OptionsSchema,
     options
   )
-  const apiKey = options.client === undefined
-    ? AdapterKit.requireKey(PROVIDER, options.apiKey)
-    : AdapterKit.redactKey(options.apiKey)
+  const apiKey = AdapterKit.keyOf(PROVIDER, options)
   let client: OpenAIClient | undefined = options.client
   const scrub = AdapterKit.makeScrub(apiKey, () => [client?.apiKey], { keepBearer: true })
   const classify = mapError(scrub)
@@ -181,6 +178,8 @@ export const make = (options: Options): Provider.Provider => {
         mapError: classify
       })
     }
+    const invalid = Chat.checkRequest(request)
+    if (invalid !== undefined) return Stream.fail(invalid)
     const body = Chat.params(request, maxTokensParameter)
     return Transport.stream({
       transport,
@@ -192,9 +191,9 @@ export const make = (options: Options): Provider.Provider => {
     })
   }
 
-  // Nothing beyond plain text yet, for either API: until the request model's
-  // features are mapped, each is refused before connecting rather than dropped.
-  return Provider.make({ name: PROVIDER, capabilities: Capabilities.make({ providerOptionsKey: "openai" }), stream })
+  // Each API's table: internal/ChatParams.ts, internal/ResponsesParams.ts.
+  const capabilities = api === "responses" ? Responses.capabilities : Chat.capabilities
+  return Provider.make({ name: PROVIDER, capabilities, stream })
 }
 
 /**
@@ -215,7 +214,7 @@ export const layer = AdapterKit.layer(make)
  */
 export const defaultConfig: { readonly [K in keyof KeyOptions]?: Config.Config.Wrap<KeyOptions[K]> } = {
   apiKey: Config.redacted("OPENAI_API_KEY"),
-  baseURL: Config.option(Config.string("OPENAI_BASE_URL")).pipe(Config.map(Option.getOrUndefined))
+  baseURL: AdapterKit.optional(Config.string("OPENAI_BASE_URL"))
 }
 
 /**

@@ -15,7 +15,7 @@ const scrub = Redaction.makeScrub(() => ["sk-SECRET-KEY-1234567890"], { keepBear
 
 interface Run {
   readonly events: Array<StreamEvent.StreamEvent>
-  readonly usage: Array<[number, number]>
+  readonly usage: Array<[number, number] | [number, number, StreamEvent.UsageDetail]>
   /** Index of the item on which `step` returned true, or -1. */
   readonly terminalAt: number
   readonly error: unknown
@@ -23,12 +23,13 @@ interface Run {
 
 const run = (decoder: (ctx: any) => { step: (item: any, emit: any) => boolean; end: (emit: any) => void }, items: ReadonlyArray<unknown>): Run => {
   const events: Array<StreamEvent.StreamEvent> = []
-  const usage: Array<[number, number]> = []
+  const usage: Array<[number, number] | [number, number, StreamEvent.UsageDetail]> = []
   const d = decoder({
     provider: "openai",
     model: "m",
     signal: new AbortController().signal,
-    recordUsage: (i: number, o: number) => usage.push([i, o])
+    recordUsage: (i: number, o: number, detail?: StreamEvent.UsageDetail) =>
+      usage.push(detail === undefined ? [i, o] : [i, o, detail])
   })
   const emit = (e: StreamEvent.StreamEvent) => events.push(e)
   let terminalAt = -1
@@ -68,9 +69,10 @@ describe("Chat decoder", () => {
     expect(r.error).toBeUndefined()
     expect(r.terminalAt).toBe(items.length - 1)
     expect(r.events.every((e) => e._tag !== "TextDelta" || e.text !== "")).toBe(true)
-    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 14, outputTokens: 30 })
+    // the detail as reported: completion_tokens_details.reasoning_tokens 0, no prompt_tokens_details
+    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 14, outputTokens: 30, reasoningTokens: 0 })
     expect(r.events.at(-1)).toEqual({ _tag: "Finish", reason: "stop", raw: "stop" })
-    expect(r.usage).toEqual([[14, 30]])
+    expect(r.usage).toEqual([[14, 30, { reasoningTokens: 0 }]])
   })
 
   it("parallel-tool-calls: assembled by index, start/delta…/end per call, ends at finish_reason", () => {
@@ -95,9 +97,12 @@ describe("Chat decoder", () => {
     expect(r.events.at(-1)).toEqual({ _tag: "Finish", reason: "tool_calls", raw: "tool_calls" })
   })
 
-  it("refusal: no text, raw finish kept", () => {
+  it("refusal: no text, the refusal as ProviderMetadata once, raw finish kept", () => {
     const r = run(Chat.decoder, chunksOf("openai-chat", "refusal"))
-    expect(tags(r.events)).toEqual(["Usage", "Finish"])
+    expect(tags(r.events)).toEqual(["ProviderMetadata", "Usage", "Finish"])
+    expect(r.events[0]).toMatchObject({ _tag: "ProviderMetadata", provider: "openai", kind: "refusal" })
+    const data = (r.events[0] as StreamEvent.ProviderMetadata).data as { refusal: string }
+    expect(data.refusal.length).toBeGreaterThan(0)
     expect(r.events.at(-1)).toEqual({ _tag: "Finish", reason: "stop", raw: "stop" })
   })
 
@@ -107,7 +112,7 @@ describe("Chat decoder", () => {
     expect(r.events.filter((e) => e._tag === "TextDelta").map((e) => (e as StreamEvent.TextDelta).text).join("")).toBe(
       "Capital of Denmark."
     )
-    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 15, outputTokens: 78 })
+    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 15, outputTokens: 78, cachedInputTokens: 0, reasoningTokens: 64 })
   })
 
   it("reasoning_content and reasoning (compatible servers) become ReasoningDelta", () => {
@@ -121,6 +126,7 @@ describe("Chat decoder", () => {
     expect(r.events).toEqual([
       { _tag: "ReasoningDelta", text: "think " },
       { _tag: "ReasoningDelta", text: "more" },
+      { _tag: "ReasoningEnd", provider: "openai" },
       { _tag: "TextDelta", text: "answer" },
       { _tag: "Usage", inputTokens: 1, outputTokens: 2 },
       { _tag: "Finish", reason: "stop", raw: "stop" }
@@ -237,21 +243,26 @@ describe("Responses decoder", () => {
     expect(r.events.filter((e) => e._tag === "ReasoningDelta")).toEqual([
       { _tag: "ReasoningDelta", text: "**Counting character occurrences**" }
     ])
-    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 19, outputTokens: 105 })
+    expect(r.events.at(-2)).toEqual({ _tag: "Usage", inputTokens: 19, outputTokens: 105, cachedInputTokens: 0, reasoningTokens: 44 })
     expect(r.events.at(-1)).toEqual({ _tag: "Finish", reason: "stop", raw: "completed" })
   })
 
   it("function-call: start(call_id, name), deltas, end with parsed arguments; finish tool_calls/completed", () => {
     const r = run(decoder, chunksOf("openai-responses", "function-call"))
     expect(r.error).toBeUndefined()
-    expect(r.events[0]).toEqual({ _tag: "ToolCallStart", id: "call_wMUhph1s1bedjPJraJvGw62X", name: "lookupVerificationCode" })
-    expect(tags(r.events)).toEqual(["ToolCallStart", ...Array(8).fill("ToolCallDelta"), "ToolCallEnd", "Usage", "Finish"])
-    expect(r.events[9]).toEqual({
+    // a reasoning item without summary: a bare ReasoningEnd with its id and encrypted content
+    expect(r.events[0]).toMatchObject({ _tag: "ReasoningEnd", provider: "openai", id: "rs_017eebd5643f46d6016a4b35df548c819b98c75bcad2f28e4e" })
+    expect((r.events[0] as StreamEvent.ReasoningEnd).encryptedContent).toMatch(/^gAAAAA/)
+    expect(r.events[1]).toEqual({ _tag: "ToolCallStart", id: "call_wMUhph1s1bedjPJraJvGw62X", name: "lookupVerificationCode" })
+    expect(tags(r.events)).toEqual(["ReasoningEnd", "ToolCallStart", ...Array(8).fill("ToolCallDelta"), "ToolCallEnd", "Usage", "Finish"])
+    // the call followed the reasoning item: its item id rides as the signature, to go back with it
+    expect(r.events[10]).toMatchObject({
       _tag: "ToolCallEnd",
       id: "call_wMUhph1s1bedjPJraJvGw62X",
       name: "lookupVerificationCode",
       arguments: { label: "issue-11239" }
     })
+    expect((r.events[10] as StreamEvent.ToolCallEnd).signature).toMatch(/^fc_/)
     expect(r.events.at(-1)).toEqual({ _tag: "Finish", reason: "tool_calls", raw: "completed" })
   })
 

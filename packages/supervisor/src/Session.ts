@@ -18,9 +18,9 @@ import type * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ChatRequest } from "@streamvisor/core"
-import type { LlmError, Provider, StreamEvent } from "@streamvisor/core"
-import type { InvalidMessage, SessionError, SessionStopped } from "./SessionError.js"
+import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import type { Provider } from "@streamvisor/core"
+import { type InvalidMessage, SessionError, type SessionStopped } from "./SessionError.js"
 
 /**
  * OTP restart types. `permanent` and `transient`: restarted after a crash (a
@@ -85,7 +85,8 @@ export type State = typeof State.Type
 
 /**
  * One line of `Supervisor.snapshot`: a session as it is right now.
- * `turns` counts committed turns; `pending` the messages waiting in the
+ * `turns` counts committed turns (a session resumed from a store starts
+ * from the turns its stored history holds); `pending` the messages waiting in the
  * mailbox (a queued turn whose caller left stays counted until the session
  * reaches and skips it); `currentTurn` the number of the turn in flight;
  * `liveStreams` whether its turn holds a stream permit, i.e. its provider
@@ -114,20 +115,92 @@ export const Info = Schema.Struct({
 export type Info = typeof Info.Type
 
 /**
- * What a session publishes to its `events` subscribers, every event tagged
- * with the number of the turn it belongs to.
+ * A turn was taken from the mailbox and started.
  *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnStarted = Schema.TaggedStruct("TurnStarted", { turn: Schema.Number, text: Schema.String })
+
+/**
+ * One event of a turn's provider stream.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnEvent = Schema.TaggedStruct("TurnEvent", { turn: Schema.Number, event: StreamEvent.StreamEvent })
+
+/**
+ * The turn completed with `Finish`; its messages joined the history.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnCommitted = Schema.TaggedStruct("TurnCommitted", { turn: Schema.Number })
+
+/**
+ * The turn failed with the provider's `LlmError` or a `SessionError`; history
+ * is as it was before it.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnFailed = Schema.TaggedStruct("TurnFailed", {
+  turn: Schema.Number,
+  error: Schema.Union(LlmError.LlmError, SessionError)
+})
+
+/**
+ * The caller of the turn left (or interrupted it) before it completed.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TurnCancelled = Schema.TaggedStruct("TurnCancelled", { turn: Schema.Number })
+
+/**
+ * The session crashed with `defect` and is being restarted (restart number
+ * `restarts`). The defect travels as `Schema.Defect` encodes it: an `Error`
+ * as `{ name, message }`, anything else as itself or its text.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Restarting = Schema.TaggedStruct("Restarting", { restarts: Schema.Number, defect: Schema.Defect })
+
+/**
+ * The session ended; the last event of its `events`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Terminated = Schema.TaggedStruct("Terminated", { status: Schema.Literal("stopped", "failed") })
+
+/**
+ * What a session publishes to its `events` subscribers, every event tagged
+ * with the number of the turn it belongs to. A `Schema`, so events can be
+ * sent to another process: `Schema.encode(Session.Event)` gives plain JSON
+ * (errors as their `Schema.TaggedError` encodings), `Schema.decode` gives the
+ * events back, errors as instances of their classes.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Event = Schema.Union(TurnStarted, TurnEvent, TurnCommitted, TurnFailed, TurnCancelled, Restarting, Terminated)
+
+/**
  * @since 0.1.0
  * @category models
  */
-export type Event =
-  | { readonly _tag: "TurnStarted"; readonly turn: number; readonly text: string }
-  | { readonly _tag: "TurnEvent"; readonly turn: number; readonly event: StreamEvent.StreamEvent }
-  | { readonly _tag: "TurnCommitted"; readonly turn: number }
-  | { readonly _tag: "TurnFailed"; readonly turn: number; readonly error: LlmError.LlmError | SessionError }
-  | { readonly _tag: "TurnCancelled"; readonly turn: number }
-  | { readonly _tag: "Restarting"; readonly restarts: number; readonly defect: unknown }
-  | { readonly _tag: "Terminated"; readonly status: "stopped" | "failed" }
+export type Event = typeof Event.Type
+
+/**
+ * An event as it travels: plain JSON.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EventEncoded = typeof Event.Encoded
 
 /**
  * A stream policy applied to every turn's provider stream, e.g.
@@ -141,26 +214,63 @@ export type Policies = (
 ) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>
 
 /**
+ * The request settings a session sends with every turn besides its model,
+ * system prompt and messages: `maxTokens`, `temperature`, `stop`, `tools`
+ * (every other field of core's `ChatRequest`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RequestOptions = ChatRequest.ChatRequest.from.omit("model", "messages", "system")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestOptions = typeof RequestOptions.Type
+
+/**
  * What `Supervisor.spawn` takes.
+ *
+ * With a supervisor `store`, `spawn` of an id the store knows **resumes**
+ * that conversation: its history (as trimmed by `maxTurns`), turn numbering,
+ * model, system prompt, options and `maxTurns` come from the store.
+ * `provider` must be given again (the store holds its name only, and a
+ * provider of another name is refused with `ResumeMismatch`); `model`,
+ * `system`, `options`, `maxTurns` may be left out, and when given must equal
+ * the stored ones. `history` and `nextTurn` are refused with a store (it is
+ * where both come from). An id the store does not know is created there.
  *
  * @since 0.1.0
  * @category models
  */
 export interface SpawnOptions {
-  /** Unique among running sessions; generated (`session-N`) when absent. */
+  /**
+   * Unique among running sessions; generated when absent (`session-N`; with
+   * a store `session-<uuid>`, so a new process never meets a stored id).
+   */
   readonly id?: string | undefined
   readonly provider: Provider.Provider
-  readonly model: string
+  /** Required for a new session; may be left out when resuming a stored one. */
+  readonly model?: string | undefined
   readonly system?: string | undefined
+  /** Sent with every turn's request (see {@link RequestOptions}). */
+  readonly options?: RequestOptions | undefined
+  /**
+   * Bound history to the newest `maxTurns` committed turns: older turns are
+   * dropped whole after each commit, in memory and in the store, by
+   * `SessionStore.trim`'s rule. Default: unbounded.
+   */
+  readonly maxTurns?: number | undefined
   /** Applied to every turn's provider stream. */
   readonly policies?: Policies | undefined
-  /** History to start from, e.g. a saved {@link State}'s. */
+  /** History to start from, e.g. a saved {@link State}'s. Not with a store. */
   readonly history?: ReadonlyArray<ChatRequest.Message> | undefined
   /**
    * The number the first message will get (default 1), e.g. a saved
    * {@link State}'s `nextTurn`, so a restored session goes on numbering
    * where it left off. `spawn` fails with `InvalidOptions` unless it is a
-   * positive integer.
+   * positive integer. Not with a store.
    */
   readonly nextTurn?: number | undefined
   /** Overrides the supervisor's `restart` for this session. */

@@ -7,11 +7,15 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { SessionStoreError } from "./SessionStore.js"
 
 /**
  * The session is stopped, stopping, or gave up restarting: the turn was
  * refused, dropped from the mailbox before it started, or cut at the stop
  * deadline. `turn` is absent when the turn was refused before it got a number.
+ * `reason` `"conflict"`: the session's store refused a commit because another
+ * owner had committed to the same session (see `CommitFailed`), so this
+ * session stopped.
  *
  * @since 0.1.0
  * @category errors
@@ -21,7 +25,7 @@ export class SessionStopped extends Schema.TaggedError<SessionStopped>("@streamv
   {
     sessionId: Schema.String,
     turn: Schema.optional(Schema.Number),
-    reason: Schema.Literal("stopped", "shutdown", "failed", "idle")
+    reason: Schema.Literal("stopped", "shutdown", "failed", "idle", "conflict")
   }
 ) {
   /**
@@ -29,7 +33,8 @@ export class SessionStopped extends Schema.TaggedError<SessionStopped>("@streamv
    */
   override get message(): string {
     const turn = this.turn === undefined ? "" : ` (turn ${this.turn})`
-    return `session ${this.sessionId} is ${this.reason === "idle" ? "stopped (idle)" : this.reason}${turn}`
+    const reason = this.reason === "idle" ? "stopped (idle)" : this.reason === "conflict" ? "stopped (another owner committed)" : this.reason
+    return `session ${this.sessionId} is ${reason}${turn}`
   }
 }
 
@@ -81,27 +86,50 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>("@streamv
 }
 
 /**
+ * The turn's answer was complete, but the supervisor's `SessionStore` did not
+ * commit it (`error` says why): the turn fails, nothing of it is in history,
+ * in memory or in the store, and its turn number is used. The session goes
+ * on, except after a `Conflict` (another owner committed to this session):
+ * then it stops (`SessionStopped` reason `"conflict"` for what was queued).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CommitFailed extends Schema.TaggedError<CommitFailed>("@streamvisor/supervisor/CommitFailed")(
+  "CommitFailed",
+  {
+    sessionId: Schema.String,
+    turn: Schema.Number,
+    error: SessionStoreError
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `session ${this.sessionId}: turn ${this.turn} was not committed: ${this.error.message}`
+  }
+}
+
+/**
  * Every session error a turn's caller may see, besides `LlmError`.
  *
  * @since 0.1.0
  * @category errors
  */
-export type SessionError = SessionStopped | SessionCrashed | InvalidMessage
+export type SessionError = SessionStopped | SessionCrashed | InvalidMessage | CommitFailed
 
 /**
  * @since 0.1.0
  * @category schemas
  */
-export const SessionError: Schema.Union<[typeof SessionStopped, typeof SessionCrashed, typeof InvalidMessage]> = Schema
-  .Union(
-    SessionStopped,
-    SessionCrashed,
-    InvalidMessage
-  )
+export const SessionError: Schema.Union<
+  [typeof SessionStopped, typeof SessionCrashed, typeof InvalidMessage, typeof CommitFailed]
+> = Schema.Union(SessionStopped, SessionCrashed, InvalidMessage, CommitFailed)
 
 /**
  * @since 0.1.0
  * @category guards
  */
 export const isSessionError = (u: unknown): u is SessionError =>
-  u instanceof SessionStopped || u instanceof SessionCrashed || u instanceof InvalidMessage
+  u instanceof SessionStopped || u instanceof SessionCrashed || u instanceof InvalidMessage || u instanceof CommitFailed

@@ -31,6 +31,7 @@ import type { ChatRequest, LlmError, Provider, StreamEvent } from "@streamvisor/
 import type * as Session from "./Session.js"
 import { type SessionError, SessionStopped } from "./SessionError.js"
 import * as Supervisor from "./Supervisor.js"
+import type * as SessionStore from "./SessionStore.js"
 import type * as SupervisorError from "./SupervisorError.js"
 
 /**
@@ -117,10 +118,20 @@ export interface Handle {
  * @category models
  */
 export interface Sessions {
-  /** Fails with `InvalidOptions` when the local supervisor refuses the options (bad model, system prompt…). */
+  /**
+   * Fails with `InvalidOptions` when the local supervisor refuses the options (bad model, system
+   * prompt…), and with `ResumeMismatch` / `SessionStoreError` when its store disagrees or fails.
+   */
   readonly create: (
     options: CreateOptions
-  ) => Effect.Effect<Handle, SessionUnavailable | SessionError | SupervisorError.InvalidOptions>
+  ) => Effect.Effect<
+    Handle,
+    | SessionUnavailable
+    | SessionError
+    | SupervisorError.InvalidOptions
+    | SupervisorError.ResumeMismatch
+    | SessionStore.SessionStoreError
+  >
   readonly get: (id: string) => Handle
 }
 
@@ -194,7 +205,7 @@ const notFound = (sessionId: string) => new SessionUnavailable({ sessionId, reas
  */
 export const makeLocal = (
   options?: Supervisor.Options
-): Effect.Effect<Sessions, SupervisorError.InvalidOptions, ProviderRegistry | Scope.Scope> =>
+): Effect.Effect<Sessions, SupervisorError.InvalidOptions | SupervisorError.NameInUse, ProviderRegistry | Scope.Scope> =>
   Effect.gen(function*() {
     const registry = yield* ProviderRegistry
     const supervisor = yield* Supervisor.make(options)
@@ -231,5 +242,5 @@ export const makeLocal = (
  */
 export const layerLocal = (
   options?: Supervisor.Options
-): Layer.Layer<Sessions, SupervisorError.InvalidOptions, ProviderRegistry> =>
+): Layer.Layer<Sessions, SupervisorError.InvalidOptions | SupervisorError.NameInUse, ProviderRegistry> =>
   Layer.scoped(Sessions, makeLocal(options))

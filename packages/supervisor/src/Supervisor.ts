@@ -24,7 +24,30 @@ import type * as Scope from "effect/Scope"
 import * as internal from "./internal/supervisor.js"
 import * as metricsInternal from "./internal/metrics.js"
 import type * as Session from "./Session.js"
-import type { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+import type * as SessionStore from "./SessionStore.js"
+import type {
+  InvalidOptions,
+  NameInUse,
+  RestartIntensityExceeded,
+  ResumeMismatch,
+  SessionIdInUse,
+  SupervisorClosed
+} from "./SupervisorError.js"
+
+/**
+ * Every way `spawn` can fail: bad options, an id in use, a closed
+ * supervisor, and with a store a resume whose settings differ or a store
+ * that failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SpawnError =
+  | SessionIdInUse
+  | SupervisorClosed
+  | InvalidOptions
+  | ResumeMismatch
+  | SessionStore.SessionStoreError
 
 /**
  * Options of {@link make}. Every option has a default.
@@ -33,7 +56,14 @@ import type { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, Supervis
  * @category models
  */
 export interface Options {
-  /** Tags metrics (`supervisor=<name>`) and logs. Default `"supervisor"`. */
+  /**
+   * Tags metrics (`supervisor=<name>`) and logs. Unique among the
+   * supervisors running in this process: `make` fails with `NameInUse` while
+   * another live supervisor holds it (metrics are process-wide, so two would
+   * add into each other); free again once that supervisor's scope has
+   * closed. Default: `"supervisor"`, or `"supervisor-2"`, `"-3"`… while the
+   * lower ones are held. Use a fixed set of names: each is a set of series.
+   */
   readonly name?: string | undefined
   /**
    * At most this many provider streams open at once across all sessions; a
@@ -86,6 +116,37 @@ export interface Options {
    * Default 100.
    */
   readonly retainTerminated?: number | undefined
+  /**
+   * Where sessions' conversations are kept (a `SessionStore`, e.g.
+   * `yield* SessionStore.SessionStore`, the SQL one from
+   * `@streamvisor/cluster`). With a store, `spawn` of a stored id resumes
+   * it (see `Session.SpawnOptions`), a new id is created in the store, and
+   * each turn is committed to the store, in one transaction, before its
+   * `send` stream ends successfully; memory is updated with the commit, never
+   * without it. Failed and cancelled turns write nothing; `stop` and shutdown
+   * delete nothing. Messages queued but not started live in memory only: a
+   * process that dies loses them. Default: none (sessions live in memory).
+   *
+   * @example
+   * ```ts
+   * import { SessionStore, Supervisor } from "@streamvisor/supervisor"
+   * import { Effect, Stream } from "effect"
+   * import type { Provider } from "@streamvisor/core"
+   *
+   * declare const claude: Provider.Provider
+   *
+   * // SessionStore.layerMemory here; SqliteSessionStore.layer({ filename }) from
+   * // @streamvisor/cluster/sqlite for a store that outlives the process
+   * const program = Effect.gen(function*() {
+   *   const store = yield* SessionStore.SessionStore
+   *   const supervisor = yield* Supervisor.make({ name: "chat", store })
+   *   // creates "alice", or resumes her stored conversation (provider given again)
+   *   const chat = yield* supervisor.spawn({ id: "alice", provider: claude, model: "claude-sonnet-4-5" })
+   *   yield* Stream.runDrain(chat.send("Hello!")) // ends once the turn is in the store
+   * }).pipe(Effect.scoped, Effect.provide(SessionStore.layerMemory))
+   * ```
+   */
+  readonly store?: SessionStore.SessionStore | undefined
 }
 
 /**
@@ -97,12 +158,19 @@ export interface Options {
 export interface Snapshot {
   readonly state: "running" | "shutting-down" | "closed"
   /**
-   * The running sessions, then the last `retainTerminated` terminated ones
-   * (oldest first) as they were when they terminated. An id appears at most
-   * once: spawning an id again drops the record of the earlier session.
+   * All sessions: {@link runningSessions}, then {@link terminatedSessions}.
+   * An id appears at most once: spawning an id again drops the record of
+   * the earlier session.
    */
   readonly sessions: ReadonlyArray<Session.Info>
-  /** Sessions neither stopped nor failed. */
+  /** The running sessions (`idle`, `waiting`, `streaming`, `restarting`, `stopping`). */
+  readonly runningSessions: ReadonlyArray<Session.Info>
+  /**
+   * The last `retainTerminated` terminated sessions (`stopped`, `failed`),
+   * oldest first, as they were when they terminated.
+   */
+  readonly terminatedSessions: ReadonlyArray<Session.Info>
+  /** How many sessions are running: `runningSessions.length`. */
   readonly running: number
   /** Sessions that have terminated `stopped` since the supervisor was made (retained or not). */
   readonly stopped: number
@@ -177,10 +245,13 @@ export interface Supervisor extends Pipeable {
    * Start a session. Fails with `InvalidOptions` (checked with an
    * `effect/Schema`: provider shape, model, `nextTurn`, `idleTimeout`,
    * restart type) before anything starts, `SessionIdInUse` if a running
-   * session has that id, `SupervisorClosed` once shutdown has begun. With `state`, the
-   * session continues a saved conversation (see `Session.SpawnOptions`).
+   * session has that id, `SupervisorClosed` once shutdown has begun. With a
+   * `store`, an id the store knows is resumed (`ResumeMismatch` if a given
+   * setting differs from the stored one, `SessionStoreError` if the store
+   * fails); without, `history` and `nextTurn` continue a saved
+   * `Session.State` (see `Session.SpawnOptions`).
    */
-  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
+  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SpawnError>
   /**
    * The running session with this id. A session that has terminated is
    * forgotten (its `Info` may still be in `snapshot`): `None`.
@@ -203,7 +274,8 @@ export interface Supervisor extends Pipeable {
  * Make a supervisor whose lifetime is the current scope. Closing the scope
  * shuts it down: no new work, turns in flight drain within
  * `shutdownTimeout`, the rest are interrupted, every finalizer runs, and the
- * report is logged.
+ * report is logged. Fails with `InvalidOptions`, or `NameInUse` while a
+ * supervisor of the same `name` runs in this process.
  *
  * @example
  * ```ts
@@ -233,7 +305,7 @@ export interface Supervisor extends Pipeable {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptions, Scope.Scope> = internal.make
+export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptions | NameInUse, Scope.Scope> = internal.make
 
 /**
  * Start a session under a supervisor.
@@ -258,8 +330,8 @@ export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptio
 export const spawn: {
   (options: Session.SpawnOptions): (
     self: Supervisor
-  ) => Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
-  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SessionIdInUse | SupervisorClosed | InvalidOptions>
+  ) => Effect.Effect<Session.SessionRef, SpawnError>
+  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SpawnError>
 } = dual(2, (self: Supervisor, options: Session.SpawnOptions) => self.spawn(options))
 
 /**

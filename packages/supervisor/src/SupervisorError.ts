@@ -6,6 +6,57 @@
 import * as Schema from "effect/Schema"
 
 /**
+ * `Supervisor.make` was given the `name` of a supervisor that is running in
+ * this process. Metrics are tagged by name (`supervisor=<name>`) and shared
+ * process-wide, so two live supervisors with one name would add into each
+ * other's counters and gauges: refused. A name is free again once its
+ * supervisor's scope has closed, so sequential supervisors (tests, restarts)
+ * may reuse it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NameInUse extends Schema.TaggedError<NameInUse>("@streamvisor/supervisor/NameInUse")(
+  "NameInUse",
+  { name: Schema.String }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `a supervisor named ${JSON.stringify(this.name)} is already running in this process`
+  }
+}
+
+/**
+ * `spawn` of an id the supervisor's store knows (a resume) was given a
+ * setting that differs from the stored one. The stored conversation was
+ * made with those settings, so it is resumed with them or not at all:
+ * `provider` must be a provider of the stored name, and `model`, `system`,
+ * `options`, `maxTurns`, when given, must equal the stored ones (leave them
+ * out to take the stored ones). `stored` / `given` are JSON text.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResumeMismatch extends Schema.TaggedError<ResumeMismatch>("@streamvisor/supervisor/ResumeMismatch")(
+  "ResumeMismatch",
+  {
+    sessionId: Schema.String,
+    field: Schema.Literal("provider", "model", "system", "options", "maxTurns"),
+    stored: Schema.String,
+    given: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `session ${this.sessionId} is stored with ${this.field} ${this.stored}, spawn gave ${this.given}`
+  }
+}
+
+/**
  * `spawn` was given the id of a session that is still running (idle,
  * streaming or restarting). A stopped or failed session's id may be reused.
  *

@@ -28,12 +28,19 @@ export * as SupervisorError from "./SupervisorError.js"
 /**
  * @since 0.1.0
  */
-export { InvalidMessage, SessionCrashed, SessionStopped } from "./SessionError.js"
+export { CommitFailed, InvalidMessage, SessionCrashed, SessionStopped } from "./SessionError.js"
 
 /**
  * @since 0.1.0
  */
-export { InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "./SupervisorError.js"
+export {
+  InvalidOptions,
+  NameInUse,
+  RestartIntensityExceeded,
+  ResumeMismatch,
+  SessionIdInUse,
+  SupervisorClosed
+} from "./SupervisorError.js"
 
 /**
  * @since 0.1.0

@@ -124,7 +124,8 @@ const session = (ref: Session.SessionRef): PromiseSession => ({
 
 /**
  * Start a supervisor in a scope of its own. Rejects with `InvalidOptions`
- * for options it cannot run with.
+ * for options it cannot run with, `NameInUse` while a supervisor of the same
+ * `name` runs in this process (`close()` frees the name).
  *
  * @since 0.1.0
  * @category constructors

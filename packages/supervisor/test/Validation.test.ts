@@ -39,7 +39,10 @@ describe("spawn checks its options", () => {
     ["an empty model", (p) => ({ provider: p, model: "" }), /model/],
     ["nextTurn 0", (p) => ({ provider: p, model: "m", nextTurn: 0 }), /nextTurn/],
     ["an unknown restart type", (p) => ({ provider: p, model: "m", restart: "always" }), /restart/],
-    ["an idleTimeout that is no duration", (p) => ({ provider: p, model: "m", idleTimeout: "soon" }), /idleTimeout/]
+    ["an idleTimeout that is no duration", (p) => ({ provider: p, model: "m", idleTimeout: "soon" }), /idleTimeout/],
+    ["no model for a new session", (p) => ({ provider: p }), /model/],
+    ["a temperature out of range", (p) => ({ provider: p, model: "m", options: { temperature: 5 } }), /temperature/],
+    ["maxTurns 0", (p) => ({ provider: p, model: "m", maxTurns: 0 }), /maxTurns/]
   ]
   for (const [label, options, field] of cases) {
     it.effect(`${label}: InvalidOptions naming the field, nothing spawned`, () =>
@@ -61,7 +64,8 @@ describe("Supervisor.make checks its options", () => {
   for (const [label, options] of [
     ["maxConcurrentStreams 0", { maxConcurrentStreams: 0 }],
     ["maxRestarts -1", { maxRestarts: -1 }],
-    ["a window that is no duration", { window: "a while" }]
+    ["a window that is no duration", { window: "a while" }],
+    ["a store that is not one", { store: { load: 1 } }]
   ] as const) {
     it.effect(`${label}: InvalidOptions`, () =>
       Effect.gen(function*() {

@@ -6,7 +6,7 @@ import * as http from "node:http"
 import * as Effect from "effect/Effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { FakeLlmServer, Script } from "../src/index.js"
-import { anthropic, openai, readAnthropic, readGemini, readOpenAIChat, SECRET } from "./utils.js"
+import { anthropic, openai, readAnthropic, readGemini, readOpenAIChat, SECRET } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 

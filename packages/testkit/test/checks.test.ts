@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FakeLlmServer, RequestCheck, Script } from "../src/index.js"
-import { anthropic, gemini, openai, SECRET } from "./utils.js"
+import { anthropic, gemini, openai, SECRET } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 

@@ -7,7 +7,7 @@ import { GoogleGenerativeAIError, GoogleGenerativeAIFetchError } from "@google/g
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FakeLlmServer, Script } from "../src/index.js"
-import { formats, readers, type Seen } from "./utils.js"
+import { formats, readers, type Seen } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 let n = 0

@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import OpenAI from "openai"
 import { FakeLlmServer, Fixtures, Script } from "../src/index.js"
-import { readAnthropic, readers, readOpenAIChat, type Seen } from "./utils.js"
+import { readAnthropic, readers, readOpenAIChat, type Seen } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 

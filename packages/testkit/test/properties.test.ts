@@ -5,7 +5,7 @@
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Arbitraries, FakeLlmServer, LeakCheck, Script } from "../src/index.js"
-import { formats, readers } from "./utils.js"
+import { formats, readers } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 let n = 0

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FakeLlmServer, Script } from "../src/index.js"
-import { anthropic, openai } from "./utils.js"
+import { anthropic, openai } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 

@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FakeLlmServer, Script } from "../src/index.js"
-import { anthropic, formats, gemini, openai, readers, SECRET } from "./utils.js"
+import { anthropic, formats, gemini, openai, readers, SECRET } from "./support/Readers.js"
 
 let server: FakeLlmServer.Server
 let n = 0

@@ -6,11 +6,17 @@
  * `chunk.text()` throws on a SAFETY / RECITATION finish and warns on the
  * console for several candidates. It reads `candidates[0].content.parts`:
  *
- * - `{ text }` → `TextDelta`, `{ text, thought: true }` → `ReasoningDelta`;
- *   empty text (a part that only carries a `thoughtSignature`) is skipped.
+ * - `{ text }` → `TextDelta`, `{ text, thought: true }` → `ReasoningDelta`.
+ *   A run of thought parts is one reasoning block, closed by a
+ *   `ReasoningEnd { provider: "google" }` when a part that is not a thought
+ *   comes (or the stream ends). A `thoughtSignature` on a thought part closes
+ *   its block with that `signature`; on a text part (Gemini 3 sends it on a
+ *   last part with empty text) it follows the text as a `ReasoningEnd` with no
+ *   deltas, i.e. a bare signature, which `Request` sends back as
+ *   `{ text: "", thoughtSignature }`.
  * - `{ functionCall: { name, args } }` → `ToolCallStart`, one
  *   `ToolCallDelta` with `JSON.stringify(args)`, `ToolCallEnd(args)` (`{}`
- *   when absent). Gemini has no call ids: `functionCall.id` is used when
+ *   when absent), the part's `thoughtSignature` as `ToolCallEnd.signature`. Gemini has no call ids: `functionCall.id` is used when
  *   present, otherwise `call_0`, `call_1`… per stream.
  * - Vertex's streamed arguments: `{ name, willContinue: true }` opens a call
  *   (`ToolCallStart` at once), following parts without a `name` carry
@@ -22,8 +28,17 @@
  * - `usageMetadata.promptTokenCount` / `candidatesTokenCount`: each field
  *   keeps its last reported value (`candidatesTokenCount` is absent until the
  *   answer starts; Vertex sends `usageMetadata` without counts mid-stream), and
- *   is recorded in the ledger as soon as it is known. Thinking tokens
- *   (`thoughtsTokenCount`) are not added in.
+ *   is recorded in the ledger as soon as it is known. `outputTokens` is
+ *   `candidatesTokenCount + thoughtsTokenCount` (thinking is billed as
+ *   output), with `reasoningTokens` the thoughts; `cachedContentTokenCount`
+ *   (part of the prompt count) is `cachedInputTokens`.
+ * - `ProviderMetadata`, once each just before `Usage`: `"grounding"` (the
+ *   last non-empty `groundingMetadata`), `"url_context"`
+ *   (`urlContextMetadata`), `"citations"` (every `citationMetadata` source,
+ *   under `citationSources` or, from `@google/genai`, `citations`),
+ *   and `"safety"` (`{ safetyRatings?, promptFeedback? }`, the last
+ *   reported). Kept until the end rather than sent per chunk: Gemini repeats
+ *   them on every chunk.
  * - `candidates[0].finishReason` → `Finish` (STOP → stop, or tool_calls when
  *   the answer made a function call; MAX_TOKENS → length; SAFETY, RECITATION,
  *   BLOCKLIST, PROHIBITED_CONTENT, SPII, IMAGE_SAFETY, IMAGE_PROHIBITED_CONTENT
@@ -52,6 +67,7 @@ import { fromErrorFrame, PROVIDER } from "./Errors.js"
 interface RawPart {
   readonly text?: unknown
   readonly thought?: unknown
+  readonly thoughtSignature?: unknown
   readonly functionCall?: RawFunctionCall | null
 }
 
@@ -77,15 +93,25 @@ interface RawChunk {
   readonly candidates?: ReadonlyArray<{
     readonly content?: { readonly parts?: ReadonlyArray<RawPart> | null } | null
     readonly finishReason?: unknown
+    readonly groundingMetadata?: unknown
+    readonly urlContextMetadata?: unknown
+    readonly citationMetadata?: { readonly citationSources?: unknown; readonly citations?: unknown } | null
+    readonly safetyRatings?: unknown
   }> | null
-  readonly promptFeedback?: { readonly blockReason?: unknown } | null
-  readonly usageMetadata?: { readonly promptTokenCount?: unknown; readonly candidatesTokenCount?: unknown } | null
+  readonly promptFeedback?: { readonly blockReason?: unknown; readonly safetyRatings?: unknown } | null
+  readonly usageMetadata?: {
+    readonly promptTokenCount?: unknown
+    readonly candidatesTokenCount?: unknown
+    readonly cachedContentTokenCount?: unknown
+    readonly thoughtsTokenCount?: unknown
+  } | null
 }
 
 /** A function call whose arguments are still streaming (Vertex `willContinue`). */
 interface OpenCall {
   readonly id: string
   readonly name: string
+  readonly signature: string | undefined
   args: Record<string, unknown>
   /** `jsonPath`s of string values that a later partial arg continues (`willContinue`). */
   continuing: Set<string> | undefined
@@ -182,6 +208,15 @@ export const make = (scrub: Redaction.Scrub) =>
 (context: DecoderContext): Decoder<unknown, StreamEvent.StreamEvent> => {
   let inputTokens: number | undefined = undefined
   let outputTokens: number | undefined = undefined
+  let cachedTokens: number | undefined = undefined
+  let thoughtsTokens: number | undefined = undefined
+  /** A thought block has deltas not yet closed by a `ReasoningEnd`. */
+  let thinking = false
+  let grounding: unknown = undefined
+  let urlContext: unknown = undefined
+  let citations: Array<unknown> | undefined = undefined
+  let safety: unknown = undefined
+  let promptSafety: unknown = undefined
   let finishRaw: string | undefined = undefined
   let blocked = false
   let calls = 0
@@ -192,7 +227,7 @@ export const make = (scrub: Redaction.Scrub) =>
 
   const close = (call: OpenCall, emit: (event: StreamEvent.StreamEvent) => void): void => {
     emit(StreamEvent.toolCallDelta(call.id, JSON.stringify(call.args)))
-    emit(StreamEvent.toolCallEnd(call.id, call.name, call.args))
+    emit(StreamEvent.toolCallEnd(call.id, call.name, call.args, call.signature))
   }
 
   const applyPartial = (call: OpenCall, partial: unknown): void => {
@@ -217,7 +252,32 @@ export const make = (scrub: Redaction.Scrub) =>
     else call.continuing?.delete(jsonPath as string)
   }
 
-  const functionCall = (fc: RawFunctionCall, emit: (event: StreamEvent.StreamEvent) => void): void => {
+  const endThinking = (emit: (event: StreamEvent.StreamEvent) => void): void => {
+    thinking = false
+    emit(StreamEvent.reasoningEnd(PROVIDER))
+  }
+
+  const detail = (): StreamEvent.UsageDetail | undefined =>
+    cachedTokens === undefined && thoughtsTokens === undefined
+      ? undefined
+      : { cachedInputTokens: cachedTokens, reasoningTokens: thoughtsTokens }
+
+  const output = (): number => (outputTokens ?? 0) + (thoughtsTokens ?? 0)
+
+  const keepMetadata = (candidate: NonNullable<RawChunk["candidates"]>[number]): void => {
+    const g = candidate.groundingMetadata
+    if (isRecord(g) && Object.keys(g).length > 0) grounding = g
+    const u = candidate.urlContextMetadata
+    if (isRecord(u) && Object.keys(u).length > 0) urlContext = u
+    const c = candidate.citationMetadata
+    if (c != null) {
+      const sources = Array.isArray(c.citationSources) ? c.citationSources : Array.isArray(c.citations) ? c.citations : undefined
+      if (sources !== undefined && sources.length > 0) (citations ??= []).push(...sources)
+    }
+    if (Array.isArray(candidate.safetyRatings) && candidate.safetyRatings.length > 0) safety = candidate.safetyRatings
+  }
+
+  const functionCall = (fc: RawFunctionCall, signature: unknown, emit: (event: StreamEvent.StreamEvent) => void): void => {
     const name = fc.name
     let call = open
     if (typeof name === "string" && name !== "") {
@@ -225,7 +285,13 @@ export const make = (scrub: Redaction.Scrub) =>
       if (call !== undefined) close(call, emit)
       const args = fc.args
       if (args !== undefined && args !== null && !isRecord(args)) throw protocolError(`functionCall ${name}: args is not an object`)
-      call = { id: nextId(fc), name, args: args ?? {}, continuing: undefined }
+      call = {
+        id: nextId(fc),
+        name,
+        signature: typeof signature === "string" && signature !== "" ? signature : undefined,
+        args: args ?? {},
+        continuing: undefined
+      }
       open = call
       emit(StreamEvent.toolCallStart(call.id, name))
     } else if (call === undefined) {
@@ -259,12 +325,20 @@ export const make = (scrub: Redaction.Scrub) =>
           outputTokens = usage.candidatesTokenCount
           counted = true
         }
-        if (counted) context.recordUsage(inputTokens ?? 0, outputTokens ?? 0)
+        if (typeof usage.cachedContentTokenCount === "number") cachedTokens = usage.cachedContentTokenCount
+        if (typeof usage.thoughtsTokenCount === "number") {
+          thoughtsTokens = usage.thoughtsTokenCount
+          counted = true
+        }
+        if (counted) context.recordUsage(inputTokens ?? 0, output(), detail())
       }
-
       const candidate = chunk.candidates != null ? chunk.candidates[0] : undefined
+      const feedback = chunk.promptFeedback
+      if (feedback != null && Array.isArray(feedback.safetyRatings) && feedback.safetyRatings.length > 0) {
+        promptSafety = feedback
+      }
       if (candidate == null) {
-        const blockReason = chunk.promptFeedback?.blockReason
+        const blockReason = feedback?.blockReason
         if (typeof blockReason === "string" && blockReason !== "") {
           blocked = true
           return counted
@@ -276,13 +350,29 @@ export const make = (scrub: Redaction.Scrub) =>
         for (let i = 0; i < parts.length; i++) {
           const part = parts[i]
           const text = part.text
+          const signature = part.thoughtSignature
           if (typeof text === "string") {
-            if (text.length > 0) emit(part.thought === true ? StreamEvent.reasoningDelta(text) : StreamEvent.textDelta(text))
+            if (part.thought === true) {
+              if (text.length > 0) {
+                emit(StreamEvent.reasoningDelta(text))
+                thinking = true
+              }
+              if (typeof signature === "string" && signature !== "") {
+                thinking = false
+                emit(StreamEvent.reasoningEnd(PROVIDER, { signature }))
+              }
+              continue
+            }
+            if (thinking) endThinking(emit)
+            if (text.length > 0) emit(StreamEvent.textDelta(text))
+            if (typeof signature === "string" && signature !== "") emit(StreamEvent.reasoningEnd(PROVIDER, { signature }))
           } else if (part.functionCall != null) {
-            functionCall(part.functionCall, emit)
+            if (thinking) endThinking(emit)
+            functionCall(part.functionCall, signature, emit)
           }
         }
       }
+      keepMetadata(candidate)
       const reason = candidate.finishReason
       if (typeof reason === "string" && reason !== "") {
         finishRaw = reason
@@ -298,12 +388,22 @@ export const make = (scrub: Redaction.Scrub) =>
         })
       }
       // A call still marked `willContinue` when the answer finished: keep what arrived.
+      if (thinking) endThinking(emit)
       if (open !== undefined) {
         close(open, emit)
         open = undefined
       }
-      if (inputTokens !== undefined || outputTokens !== undefined) {
-        emit(StreamEvent.usage(inputTokens ?? 0, outputTokens ?? 0))
+      if (grounding !== undefined) emit(StreamEvent.providerMetadata(PROVIDER, "grounding", grounding))
+      if (urlContext !== undefined) emit(StreamEvent.providerMetadata(PROVIDER, "url_context", urlContext))
+      if (citations !== undefined) emit(StreamEvent.providerMetadata(PROVIDER, "citations", { citationSources: citations }))
+      if (safety !== undefined || promptSafety !== undefined) {
+        emit(StreamEvent.providerMetadata(PROVIDER, "safety", {
+          ...(safety === undefined ? {} : { safetyRatings: safety }),
+          ...(promptSafety === undefined ? {} : { promptFeedback: promptSafety })
+        }))
+      }
+      if (inputTokens !== undefined || outputTokens !== undefined || thoughtsTokens !== undefined) {
+        emit(StreamEvent.usage(inputTokens ?? 0, output(), detail()))
       }
       emit(
         finishRaw !== undefined

@@ -60,7 +60,13 @@ export const ledgerIdle = (ledger: Ledger.Service, ms = 2000): Promise<void> =>
  * Installs the per-file server and per-test agent, ledger and provider, and
  * checks the invariants after each test (a failing invariant fails that test).
  */
-export const harness = (options: { readonly checkInvariants?: boolean } = {}): Harness => {
+export const harness = (
+  options: {
+    readonly checkInvariants?: boolean
+    /** The adapter under test, given the server's Gemini base URL (default `Google.make`). */
+    readonly make?: (baseURL: string) => Provider.Provider
+  } = {}
+): Harness => {
   const h = { connects: 0 } as Harness
   let previous: ReturnType<typeof getGlobalDispatcher> | undefined
   beforeAll(async () => {
@@ -81,7 +87,9 @@ export const harness = (options: { readonly checkInvariants?: boolean } = {}): H
     })
     setGlobalDispatcher(h.agent)
     h.ledger = Ledger.make()
-    h.provider = Google.make({ apiKey: KEY, baseURL: h.server.baseUrls.gemini, transport: TRANSPORT })
+    h.provider = options.make !== undefined
+      ? options.make(h.server.baseUrls.gemini)
+      : Google.make({ apiKey: KEY, baseURL: h.server.baseUrls.gemini, transport: TRANSPORT })
     unhandled.length = 0
   })
   afterEach(async () => {

@@ -1,84 +1,19 @@
 /**
- * Chat Completions (`POST /chat/completions`, `stream: true`): the request
- * body and the decoder from `ChatCompletionChunk`s to `StreamEvent`s.
+ * Chat Completions (`POST /chat/completions`, `stream: true`): the decoder
+ * from `ChatCompletionChunk`s to `StreamEvent`s (the request body is built in
+ * `ChatParams.ts`).
  *
  * @internal
  */
 import type { DecoderContext } from "@streamvisor/core"
-import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import { LlmError, StreamEvent } from "@streamvisor/core"
 import type OpenAI from "openai"
 import { PROVIDER } from "./Errors.js"
-import { argumentsText, parseArguments } from "./Shared.js"
+import { parseArguments, usageDetail } from "./Shared.js"
 
-type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming
-type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
 type Chunk = OpenAI.Chat.Completions.ChatCompletionChunk
 
-/**
- * Which body field carries `maxTokens`.
- *
- * @internal
- */
-export type MaxTokensParameter = "max_completion_tokens" | "max_tokens"
-
-/**
- * The Chat Completions request for a `ChatRequest`.
- *
- * @internal
- */
-export const params = (request: ChatRequest.ChatRequest, maxTokensParameter: MaxTokensParameter): Params => {
-  const messages: Array<MessageParam> = []
-  const system = ChatRequest.systemText(request)
-  if (system !== undefined && system !== "") messages.push({ role: "system", content: system })
-  for (const message of request.messages) {
-    switch (message.role) {
-      case "user":
-        messages.push({ role: "user", content: ChatRequest.text(message.content) })
-        break
-      case "assistant": {
-        const calls = ChatRequest.toolCalls(message)
-        const text = ChatRequest.text(message.content)
-        if (calls.length > 0) {
-          messages.push({
-            role: "assistant",
-            content: text === "" ? null : text,
-            tool_calls: calls.map((call) => ({
-              id: call.id,
-              type: "function" as const,
-              function: { name: call.name, arguments: argumentsText(call.arguments) }
-            }))
-          })
-        } else {
-          messages.push({ role: "assistant", content: text })
-        }
-        break
-      }
-      case "tool":
-        messages.push({ role: "tool", tool_call_id: message.toolCallId, content: ChatRequest.text(message.content) })
-        break
-    }
-  }
-  const body: Params = {
-    model: request.model,
-    messages,
-    stream: true,
-    stream_options: { include_usage: true }
-  }
-  if (request.maxTokens !== undefined) body[maxTokensParameter] = request.maxTokens
-  if (request.temperature !== undefined) body.temperature = request.temperature
-  if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop]
-  if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: "function" as const,
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters as Record<string, unknown>
-      }
-    }))
-  }
-  return body
-}
+export { capabilities, checkRequest, type MaxTokensParameter, params } from "./ChatParams.js"
 
 /** The fields read from a delta, including the reasoning fields of OpenAI-compatible servers. */
 interface Delta {
@@ -86,6 +21,9 @@ interface Delta {
   readonly reasoning_content?: string | null
   readonly reasoning?: string | null
   readonly tool_calls?: ReadonlyArray<ToolCallDelta> | null
+  readonly refusal?: string | null
+  /** `url_citation`s of search models (OpenAI `gpt-4o-search-preview`, OpenRouter's web plugin). */
+  readonly annotations?: ReadonlyArray<unknown> | null
 }
 
 interface ToolCallDelta {
@@ -139,8 +77,14 @@ export const finishReason = (raw: string, hasToolCalls: boolean): StreamEvent.Fi
  * closed the body cleanly) is `Disconnected`, as before.
  *
  * - `delta.content` → `TextDelta` (empty and `null` skipped)
- * - `delta.reasoning_content` / `delta.reasoning` (OpenAI-compatible servers) → `ReasoningDelta`
- * - `delta.refusal` is not answer text and is dropped; the finish stays the raw `finish_reason`
+ * - `delta.reasoning_content` / `delta.reasoning` (DeepSeek, vLLM, OpenRouter…) → `ReasoningDelta`;
+ *   the block ends (`ReasoningEnd`, no signature: the API has none) at the first text, tool
+ *   call or finish after it
+ * - `delta.refusal` is not answer text: it is joined and reported once, before `Usage`, as
+ *   `ProviderMetadata { kind: "refusal", data: { refusal } }`; the finish stays the raw `finish_reason`
+ * - `delta.annotations[]` → one `ProviderMetadata { kind: "citations", data: annotation }` each
+ * - usage: `prompt_tokens_details.cached_tokens` / `completion_tokens_details.reasoning_tokens`
+ *   → `Usage.cachedInputTokens` / `reasoningTokens` (and the ledger, also for a cut stream)
  * - `delta.tool_calls[]`, assembled by `index` → `ToolCallStart` on first sight,
  *   `ToolCallDelta` per argument piece, `ToolCallEnd` for every open call when
  *   `finish_reason` arrives
@@ -155,6 +99,14 @@ export const decoder = (context: DecoderContext) => {
   let finish: string | undefined = undefined
   let inputTokens = -1
   let outputTokens = -1
+  let detail: StreamEvent.UsageDetail | undefined = undefined
+  let reasoningOpen = false
+  let refusal = ""
+
+  const endReasoning = (emit: (event: StreamEvent.StreamEvent) => void) => {
+    reasoningOpen = false
+    emit(StreamEvent.reasoningEnd(PROVIDER))
+  }
 
   const closeCalls = (emit: (event: StreamEvent.StreamEvent) => void) => {
     for (let i = 0; i < calls.length; i++) {
@@ -195,15 +147,31 @@ export const decoder = (context: DecoderContext) => {
         const choice = choices[0]
         const delta = choice.delta as Delta | undefined
         if (delta !== undefined && delta !== null) {
-          const content = delta.content
-          if (typeof content === "string" && content !== "") emit(StreamEvent.textDelta(content))
           const reasoning = delta.reasoning_content ?? delta.reasoning
-          if (typeof reasoning === "string" && reasoning !== "") emit(StreamEvent.reasoningDelta(reasoning))
+          if (typeof reasoning === "string" && reasoning !== "") {
+            reasoningOpen = true
+            emit(StreamEvent.reasoningDelta(reasoning))
+          }
+          const content = delta.content
+          if (typeof content === "string" && content !== "") {
+            if (reasoningOpen) endReasoning(emit)
+            emit(StreamEvent.textDelta(content))
+          }
           const deltas = delta.tool_calls
-          if (deltas !== undefined && deltas !== null && deltas.length > 0) toolCalls(deltas, emit)
+          if (deltas !== undefined && deltas !== null && deltas.length > 0) {
+            if (reasoningOpen) endReasoning(emit)
+            toolCalls(deltas, emit)
+          }
+          const refused = delta.refusal
+          if (typeof refused === "string") refusal += refused
+          const annotations = delta.annotations
+          if (Array.isArray(annotations)) {
+            for (const annotation of annotations) emit(StreamEvent.providerMetadata(PROVIDER, "citations", annotation))
+          }
         }
         const reason = choice.finish_reason as string | null | undefined
         if (typeof reason === "string" && reason !== "") {
+          if (reasoningOpen) endReasoning(emit)
           finish = reason
           closeCalls(emit)
         }
@@ -212,7 +180,8 @@ export const decoder = (context: DecoderContext) => {
       if (usage !== undefined && usage !== null) {
         inputTokens = usage.prompt_tokens ?? 0
         outputTokens = usage.completion_tokens ?? 0
-        context.recordUsage(inputTokens, outputTokens)
+        detail = usageDetail(usage)
+        context.recordUsage(inputTokens, outputTokens, detail)
         if (finish !== undefined) return true
       }
       return false
@@ -224,8 +193,10 @@ export const decoder = (context: DecoderContext) => {
           message: `${PROVIDER}: the stream ended before a finish_reason or the usage chunk`
         })
       }
+      if (reasoningOpen) endReasoning(emit)
       closeCalls(emit)
-      if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens))
+      if (refusal !== "") emit(StreamEvent.providerMetadata(PROVIDER, "refusal", { refusal }))
+      if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens, detail))
       emit(StreamEvent.finish(finishReason(finish ?? "stop", calls.length > 0), finish ?? null))
     }
   }

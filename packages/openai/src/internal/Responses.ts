@@ -1,84 +1,26 @@
 /**
- * Responses (`POST /responses`, `stream: true`): the request body and the
- * decoder from `ResponseStreamEvent`s to `StreamEvent`s.
+ * Responses (`POST /responses`, `stream: true`): the decoder from
+ * `ResponseStreamEvent`s to `StreamEvent`s (the request body is built in
+ * `ResponsesParams.ts`).
  *
  * @internal
  */
 import type { DecoderContext, Redaction } from "@streamvisor/core"
-import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import { LlmError, StreamEvent } from "@streamvisor/core"
 import type OpenAI from "openai"
 import { fromStreamError, PROVIDER } from "./Errors.js"
-import { argumentsText, parseArguments } from "./Shared.js"
+import { parseArguments, usageDetail } from "./Shared.js"
 
-type Params = OpenAI.Responses.ResponseCreateParamsStreaming
-type InputItem = OpenAI.Responses.ResponseInputItem
 type Event = OpenAI.Responses.ResponseStreamEvent
 
-/**
- * Stop sequences are not a parameter of the Responses API. Sending them
- * anyway would be refused by OpenAI, and ignoring them would silently change
- * the answer, so a request with `stop` fails before any connection opens.
- *
- * @internal
- */
-export const checkRequest = (request: ChatRequest.ChatRequest): LlmError.InvalidRequest | undefined =>
-  request.stop !== undefined && request.stop.length > 0
-    ? new LlmError.InvalidRequest({
-      provider: PROVIDER,
-      message:
-        `${PROVIDER}: the Responses API has no stop sequences; remove \`stop\` or use the Chat Completions API (api: "chat")`
-    })
-    : undefined
-
-/**
- * The Responses request for a `ChatRequest`: `system` → `instructions`,
- * messages → input items (assistant tool calls → `function_call` items, tool
- * results → `function_call_output` items).
- *
- * @internal
- */
-export const params = (request: ChatRequest.ChatRequest): Params => {
-  const input: Array<InputItem> = []
-  for (const message of request.messages) {
-    switch (message.role) {
-      case "user":
-        input.push({ role: "user", content: ChatRequest.text(message.content) })
-        break
-      case "assistant": {
-        const calls = ChatRequest.toolCalls(message)
-        const text = ChatRequest.text(message.content)
-        if (text !== "" || calls.length === 0) input.push({ role: "assistant", content: text })
-        for (const call of calls) {
-          input.push({ type: "function_call", call_id: call.id, name: call.name, arguments: argumentsText(call.arguments) })
-        }
-        break
-      }
-      case "tool":
-        input.push({ type: "function_call_output", call_id: message.toolCallId, output: ChatRequest.text(message.content) })
-        break
-    }
-  }
-  const body: Params = { model: request.model, input, stream: true }
-  const system = ChatRequest.systemText(request)
-  if (system !== undefined && system !== "") body.instructions = system
-  if (request.maxTokens !== undefined) body.max_output_tokens = request.maxTokens
-  if (request.temperature !== undefined) body.temperature = request.temperature
-  if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: "function" as const,
-      name: tool.name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
-      parameters: tool.parameters as Record<string, unknown>,
-      strict: false
-    }))
-  }
-  return body
-}
+export { capabilities, checkRequest, params } from "./ResponsesParams.js"
 
 interface Call {
   readonly id: string
   readonly name: string
   args: string
+  /** The `function_call` item id, kept when the call followed a reasoning item (it goes back with it). */
+  readonly itemId: string | undefined
 }
 
 /** The fields read from events, loosely: servers other than OpenAI differ in the details. */
@@ -92,10 +34,18 @@ interface Loose {
     readonly id?: unknown
     readonly name?: unknown
     readonly arguments?: unknown
+    readonly encrypted_content?: unknown
   } | null
+  readonly summary_index?: unknown
+  readonly annotation?: unknown
   readonly response?: {
     readonly status?: unknown
-    readonly usage?: { readonly input_tokens?: number; readonly output_tokens?: number } | null
+    readonly usage?: {
+      readonly input_tokens?: number
+      readonly output_tokens?: number
+      readonly input_tokens_details?: { readonly cached_tokens?: number | null } | null
+      readonly output_tokens_details?: { readonly reasoning_tokens?: number | null } | null
+    } | null
     readonly incomplete_details?: { readonly reason?: unknown } | null
     readonly error?: { readonly code?: unknown; readonly message?: unknown } | null
   }
@@ -128,6 +78,17 @@ export const finishReason = (status: string, incompleteReason: unknown, hasToolC
  * deltas are matched by `output_index`, never by `item_id` (proxies rewrite
  * item ids per event).
  *
+ * - `reasoning_summary_text.delta` / `reasoning_text.delta` → `ReasoningDelta`
+ *   (a second summary part starts with a blank line); the reasoning item's
+ *   `output_item.done` → `ReasoningEnd { id, encryptedContent }`, which
+ *   `collect` keeps on the reasoning part so the item goes back next turn
+ * - a `function_call` right after a reasoning item carries its item id as
+ *   `ToolCallEnd.signature`: OpenAI wants that call back with its reasoning
+ * - `output_text.annotation.added` → `ProviderMetadata { kind: "citations", data: annotation }`;
+ *   `refusal.delta`s are joined and reported once, before `Usage`, as `kind: "refusal"`
+ * - usage: `input_tokens_details.cached_tokens` / `output_tokens_details.reasoning_tokens`
+ *   → `Usage.cachedInputTokens` / `reasoningTokens` (and the ledger, also for a cut stream)
+ *
  * @internal
  */
 export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => {
@@ -138,13 +99,21 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
   let incompleteReason: unknown = undefined
   let inputTokens = -1
   let outputTokens = -1
+  let detail: StreamEvent.UsageDetail | undefined = undefined
+  /** The last output item was a reasoning item: the next one requires it. */
+  let afterReasoning = false
+  let refusal = ""
 
   const usage = (response: Loose["response"]) => {
     const u = response?.usage
     if (u === undefined || u === null) return
     inputTokens = u.input_tokens ?? 0
     outputTokens = u.output_tokens ?? 0
-    context.recordUsage(inputTokens, outputTokens)
+    detail = usageDetail({
+      prompt_tokens_details: u.input_tokens_details,
+      completion_tokens_details: u.output_tokens_details
+    })
+    context.recordUsage(inputTokens, outputTokens, detail)
   }
 
   const startCall = (index: number, item: NonNullable<Loose["item"]>, emit: (event: StreamEvent.StreamEvent) => void) => {
@@ -153,7 +122,9 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
       : typeof item.id === "string" && item.id !== ""
       ? item.id
       : `call_${toolCalls}`
-    const call: Call = { id, name: typeof item.name === "string" ? item.name : "", args: "" }
+    const itemId = afterReasoning && typeof item.id === "string" && item.id !== "" ? item.id : undefined
+    afterReasoning = false
+    const call: Call = { id, name: typeof item.name === "string" ? item.name : "", args: "", itemId }
     open.set(index, call)
     toolCalls++
     emit(StreamEvent.toolCallStart(call.id, call.name))
@@ -162,7 +133,7 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
 
   const endCall = (call: Call, finalArgs: unknown, emit: (event: StreamEvent.StreamEvent) => void) => {
     const text = typeof finalArgs === "string" ? finalArgs : call.args
-    emit(StreamEvent.toolCallEnd(call.id, call.name, parseArguments(call.id, call.name, text, status)))
+    emit(StreamEvent.toolCallEnd(call.id, call.name, parseArguments(call.id, call.name, text, status), call.itemId))
   }
 
   return {
@@ -180,6 +151,17 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
           if (typeof delta === "string" && delta !== "") emit(StreamEvent.reasoningDelta(delta))
           return false
         }
+        case "response.reasoning_summary_part.added":
+          if (typeof e.summary_index === "number" && e.summary_index > 0) emit(StreamEvent.reasoningDelta("\n\n"))
+          return false
+        case "response.output_text.annotation.added":
+          emit(StreamEvent.providerMetadata(PROVIDER, "citations", e.annotation))
+          return false
+        case "response.refusal.delta": {
+          const delta = e.delta
+          if (typeof delta === "string") refusal += delta
+          return false
+        }
         case "response.function_call_arguments.delta": {
           const call = open.get(e.output_index as number)
           const delta = e.delta
@@ -191,6 +173,7 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
         }
         case "response.output_item.added": {
           const item = e.item
+          if (item?.type === "reasoning") return false
           if (item?.type === "function_call") {
             const call = startCall(e.output_index as number, item, emit)
             // Some servers send the whole arguments with the item.
@@ -198,11 +181,23 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
               call.args = item.arguments
               emit(StreamEvent.toolCallDelta(call.id, item.arguments))
             }
+          } else {
+            afterReasoning = false
           }
           return false
         }
         case "response.output_item.done": {
           const item = e.item
+          if (item?.type === "reasoning") {
+            const id = item.id
+            const encrypted = item.encrypted_content
+            emit(StreamEvent.reasoningEnd(PROVIDER, {
+              ...(typeof id === "string" && id !== "" ? { id } : {}),
+              ...(typeof encrypted === "string" && encrypted !== "" ? { encryptedContent: encrypted } : {})
+            }))
+            afterReasoning = true
+            return false
+          }
           if (item?.type === "function_call") {
             const index = e.output_index as number
             let call = open.get(index)
@@ -246,7 +241,8 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
       }
       for (const call of open.values()) endCall(call, undefined, emit)
       open.clear()
-      if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens))
+      if (refusal !== "") emit(StreamEvent.providerMetadata(PROVIDER, "refusal", { refusal }))
+      if (inputTokens >= 0) emit(StreamEvent.usage(inputTokens, outputTokens, detail))
       emit(StreamEvent.finish(finishReason(status, incompleteReason, toolCalls > 0), status))
     }
   }

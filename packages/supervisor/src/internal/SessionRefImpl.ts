@@ -110,7 +110,6 @@ class SessionRefImpl implements Session.SessionRef {
 export const make = (
   config: SessionState.Config,
   link: SessionState.SupervisorLink,
-  history: ReadonlyArray<ChatRequest.Message>,
-  nextTurn: number
+  start: SessionState.Start
 ): Effect.Effect<SessionState.SessionImpl> =>
-  SessionState.make(config, link, history, nextTurn, (s) => new SessionRefImpl(s))
+  SessionState.make(config, link, start, (s) => new SessionRefImpl(s))

@@ -36,6 +36,7 @@ import * as Ref from "effect/Ref"
 import type { ChatRequest, Provider } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type { SessionStopped } from "../SessionError.js"
+import type { SessionStore } from "../SessionStore.js"
 import type { Metrics } from "../Supervisor.js"
 import type { Turn, TurnCut } from "./Mailbox.js"
 
@@ -75,6 +76,24 @@ export interface Config {
   readonly policies: Session.Policies | undefined
   readonly restart: Session.Restart
   readonly idleTimeout: Duration.Duration | undefined
+  /** Sent with every turn's request. */
+  readonly options: Session.RequestOptions | undefined
+  /** History keeps the newest `maxTurns` turns (`SessionStore.trim`). */
+  readonly maxTurns: number | undefined
+  /** Where committed turns are written before they are in memory. */
+  readonly store: SessionStore | undefined
+}
+
+/** Where a session starts: empty, a saved `Session.State`, or a stored conversation. */
+export interface Start {
+  readonly history: ReadonlyArray<ChatRequest.Message>
+  /** How many messages each turn in `history` holds, oldest first (for trimming whole turns). */
+  readonly kept: ReadonlyArray<number>
+  readonly nextTurn: number
+  /** The store's last committed turn (0 before the first; unused without a store). */
+  readonly lastCommitted: number
+  /** Committed turns so far (a resumed session: the turns it resumed with). */
+  readonly committed: number
 }
 
 /** The turn being processed, and how to cut it before its provider stream ends. */
@@ -97,8 +116,12 @@ export interface State {
   /** The mailbox: turns waiting, in order (including ones whose caller left, until they are skipped). */
   readonly mailbox: Chunk.Chunk<Turn>
   readonly history: ReadonlyArray<ChatRequest.Message>
+  /** How many messages each turn in `history` holds, oldest first. */
+  readonly kept: ReadonlyArray<number>
   readonly nextTurn: number
   readonly committed: number
+  /** The last turn committed to the store: the next commit's `after`. */
+  readonly lastCommitted: number
   readonly restarts: number
   /** Times (ms) of restarts inside the intensity window. */
   readonly recent: ReadonlyArray<number>
@@ -130,8 +153,7 @@ export class SessionImpl {
 export const make = (
   config: Config,
   link: SupervisorLink,
-  history: ReadonlyArray<ChatRequest.Message>,
-  nextTurn: number,
+  start: Start,
   makeRef: (s: SessionImpl) => Session.SessionRef
 ): Effect.Effect<SessionImpl> =>
   Effect.zipWith(
@@ -144,9 +166,11 @@ export const make = (
       current: undefined,
       live: 0,
       mailbox: Chunk.empty(),
-      history,
-      nextTurn,
-      committed: 0,
+      history: start.history,
+      kept: start.kept,
+      nextTurn: start.nextTurn,
+      committed: start.committed,
+      lastCommitted: start.lastCommitted,
       restarts: 0,
       recent: [],
       driver: undefined,

@@ -13,6 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
@@ -25,7 +26,8 @@ import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import { Provider } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import { type SessionError, SessionCrashed, SessionStopped } from "../SessionError.js"
-import type { Turn, TurnCut } from "./Mailbox.js"
+import * as Durable from "./Durable.js"
+import { dropAll, type Turn, type TurnCut } from "./Mailbox.js"
 import { publish, type SessionImpl, type State, update } from "./SessionState.js"
 
 /**
@@ -82,9 +84,11 @@ const runTurn = (
   meter: Ref.Ref<Meter>
 ): Effect.Effect<Provider.Generation, LlmError.LlmError> =>
   Effect.gen(function*() {
-    const { model, policies, provider, system } = s.config
+    const { model, options, policies, provider, system } = s.config
     const messages = [...(yield* Ref.get(s.state)).history, { role: "user" as const, content: turn.text }]
-    const request: ChatRequest.ChatRequest = system === undefined ? { model, messages } : { model, system, messages }
+    const request: ChatRequest.ChatRequest = system === undefined
+      ? { ...options, model, messages }
+      : { ...options, model, system, messages }
     const reply = turn.caller?.reply
     const tagTurn = tag(turn.number)
     const forward = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>) =>
@@ -132,14 +136,21 @@ const settle = (
     const metrics = s.link.metrics
     const sessionId = s.config.id
     let error: LlmError.LlmError | SessionError | undefined = undefined
+    let conflict = false
     if (Exit.isSuccess(exit)) {
       const outcome = exit.value
       if (outcome._tag === "Finished") {
-        const [user, assistant] = committed(turn.text, outcome.answer)
-        yield* update(s, (st) => ({ ...st, history: [...st.history, user, assistant], committed: st.committed + 1 }))
-        if (caller !== undefined) yield* caller.reply.end
-        yield* publish(s, { _tag: "TurnCommitted", turn: turn.number })
-        yield* Metric.increment(metrics.turns.committed)
+        // to the store (if any) and then to memory, or to neither; the caller's stream ends after
+        const written = yield* Effect.either(Durable.commit(s, turn.number, committed(turn.text, outcome.answer), outcome.answer.usage))
+        if (Either.isRight(written)) {
+          if (caller !== undefined) yield* caller.reply.end
+          yield* publish(s, { _tag: "TurnCommitted", turn: turn.number })
+          yield* Metric.increment(metrics.turns.committed)
+        } else {
+          error = written.left
+          yield* Metric.increment(metrics.turns.failed)
+          if (written.left.error.reason === "Conflict") conflict = true
+        }
       } else if (outcome._tag === "Cancelled") {
         yield* publish(s, { _tag: "TurnCancelled", turn: turn.number })
         yield* Metric.increment(metrics.turns.cancelled)
@@ -164,6 +175,12 @@ const settle = (
     if (error !== undefined) {
       if (caller !== undefined) yield* caller.reply.fail(error)
       yield* publish(s, { _tag: "TurnFailed", turn: turn.number, error })
+    }
+    if (conflict) {
+      // another owner committed to this session: this one is stale, it stops (the loop sees `stopping`)
+      const left = yield* Ref.modify(s.state, (st): readonly [Chunk.Chunk<Turn>, State] =>
+        st.stopping !== undefined ? [Chunk.empty(), st] : [st.mailbox, { ...st, stopping: "conflict", mailbox: Chunk.empty() }])
+      yield* dropAll(s, left, "conflict")
     }
     if (meter.inputTokens > 0) yield* Metric.incrementBy(metrics.inputTokens, meter.inputTokens)
     if (meter.outputTokens > 0) yield* Metric.incrementBy(metrics.outputTokens, meter.outputTokens)

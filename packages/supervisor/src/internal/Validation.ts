@@ -13,6 +13,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ChatRequest } from "@streamvisor/core"
+import * as Session from "../Session.js"
 import { InvalidMessage } from "../SessionError.js"
 import { InvalidOptions } from "../SupervisorError.js"
 
@@ -33,8 +34,10 @@ const Restart = Schema.Literal("permanent", "transient", "temporary")
 const SpawnOptions = Schema.Struct({
   id: Schema.optional(Schema.NonEmptyString),
   provider: Schema.Struct({ name: Schema.String, stream: Fn }),
-  model: Schema.NonEmptyString,
+  model: Schema.optional(Schema.NonEmptyString),
   system: Schema.optional(Schema.String),
+  options: Schema.optional(Session.RequestOptions),
+  maxTurns: Schema.optional(PositiveInt),
   policies: Schema.optional(Fn),
   history: Schema.optional(Schema.Array(ChatRequest.Message)),
   nextTurn: Schema.optional(PositiveInt),
@@ -52,7 +55,8 @@ const SupervisorOptions = Schema.Struct({
   escalate: Schema.optional(Schema.Boolean),
   shutdownTimeout: Schema.optional(DurationInput),
   idleTimeout: Schema.optional(DurationInput),
-  retainTerminated: Schema.optional(NonNegativeInt)
+  retainTerminated: Schema.optional(NonNegativeInt),
+  store: Schema.optional(Schema.Struct({ create: Fn, load: Fn, commitTurn: Fn }))
 })
 
 const check = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>

@@ -27,8 +27,16 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import { Ledger } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type * as Supervisor from "../Supervisor.js"
-import { type InvalidOptions, RestartIntensityExceeded, SessionIdInUse, SupervisorClosed } from "../SupervisorError.js"
+import {
+  type InvalidOptions,
+  type NameInUse,
+  RestartIntensityExceeded,
+  SessionIdInUse,
+  SupervisorClosed
+} from "../SupervisorError.js"
+import * as Durable from "./Durable.js"
 import * as Metrics from "./metrics.js"
+import * as Names from "./Names.js"
 import * as Retained from "./Retained.js"
 import * as SessionRefImpl from "./SessionRefImpl.js"
 import * as SessionState from "./SessionState.js"
@@ -63,10 +71,12 @@ export const defaultBackoff: Schedule.Schedule<unknown> = Schedule.union(
 /** @internal */
 export const make = (
   options: Supervisor.Options = {}
-): Effect.Effect<Supervisor.Supervisor, InvalidOptions, Scope.Scope> =>
+): Effect.Effect<Supervisor.Supervisor, InvalidOptions | NameInUse, Scope.Scope> =>
   Effect.gen(function*() {
     yield* Validation.supervisorOptions(options)
-    const name = options.name ?? "supervisor"
+    // claimed first, so it is released last: after the shutdown's last metric update
+    const name = yield* Names.claim(options.name)
+    const store = options.store
     const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? "10 seconds")
     const defaultRestart: Session.Restart = options.restart ?? "transient"
     const defaultIdle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
@@ -180,20 +190,37 @@ export const make = (
       fiberOf: (s) => FiberMap.unsafeGet(fibers, s.config.key)
     }
 
-    const spawn = (spawnOptions: Session.SpawnOptions) =>
-      Effect.zipRight(Validation.spawnOptions(spawnOptions), spawnValid(spawnOptions))
+    /** Refused before the store is asked: closed, or the id is held by a running session. */
+    const admit = (id: string | undefined) =>
+      Effect.gen(function*() {
+        const r = yield* SynchronizedRef.get(registry)
+        if (r.state !== "running") return yield* new SupervisorClosed()
+        const existing = id === undefined ? Option.none() : HashMap.get(r.sessions, id)
+        if (Option.isSome(existing) && (yield* SessionState.isRunning(existing.value))) {
+          return yield* new SessionIdInUse({ sessionId: existing.value.config.id })
+        }
+      })
 
-    const spawnValid = (spawnOptions: Session.SpawnOptions) =>
+    // The store is asked outside the registry's lock (a database round trip
+    // must not hold up other spawns and terminations); `admit` first, so a
+    // session that is still running (and may still commit) is never loaded.
+    const spawn = (spawnOptions: Session.SpawnOptions) =>
+      Validation.spawnOptions(spawnOptions).pipe(
+        Effect.zipRight(admit(spawnOptions.id)),
+        Effect.zipRight(Durable.resolve(spawnOptions, store)),
+        Effect.flatMap((resolved) => register(spawnOptions, resolved))
+      )
+
+    const register = (spawnOptions: Session.SpawnOptions, resolved: Durable.Resolved) =>
       Effect.uninterruptible(SynchronizedRef.modifyEffect(registry, (r) =>
         Effect.gen(function*() {
           if (r.state !== "running") return yield* new SupervisorClosed()
-          let id = spawnOptions.id
+          let id = resolved.id
           let generated = r.generated
           if (id === undefined) {
             do id = `session-${++generated}`
             while (HashMap.has(r.sessions, id))
           }
-          const nextTurn = spawnOptions.nextTurn ?? 1
           const existing = HashMap.get(r.sessions, id)
           if (Option.isSome(existing) && (yield* SessionState.isRunning(existing.value))) {
             return yield* new SessionIdInUse({ sessionId: id })
@@ -204,15 +231,17 @@ export const make = (
               key: r.spawned + 1,
               id,
               provider: spawnOptions.provider,
-              model: spawnOptions.model,
-              system: spawnOptions.system,
+              model: resolved.model,
+              system: resolved.system,
+              options: resolved.options,
+              maxTurns: resolved.maxTurns,
+              store,
               policies: spawnOptions.policies,
               restart: spawnOptions.restart ?? defaultRestart,
               idleTimeout: idle
             },
             link,
-            spawnOptions.history ?? [],
-            nextTurn
+            resolved.start
           )
           yield* Metric.modify(metrics.sessions, 1)
           yield* Supervision.start(s)
@@ -233,10 +262,15 @@ export const make = (
       const live = yield* Effect.forEach(HashMap.values(r.sessions), SessionState.info)
       let liveStreams = 0
       for (const s of live) liveStreams += s.liveStreams
+      const running = live.filter((s) => s.status !== "stopped" && s.status !== "failed")
+      // a session terminating right now (not forgotten yet) is shown with the terminated ones
+      const ended = running.length === live.length ? terminated : [...live.filter((s) => !running.includes(s)), ...terminated]
       return {
         state: r.state,
-        sessions: terminated.length === 0 ? live : [...live, ...terminated],
-        running: live.filter((s) => s.status !== "stopped" && s.status !== "failed").length,
+        sessions: ended.length === 0 ? running : [...running, ...ended],
+        runningSessions: running,
+        terminatedSessions: ended,
+        running: running.length,
         stopped: r.stopped,
         failed: r.failed,
         liveStreams,

@@ -80,7 +80,7 @@ export const withSupervisor = <A, E>(
   body: (supervisor: Supervisor.Supervisor, ledger: Ledger.Service) => Effect.Effect<A, E, Scope.Scope>
 ): Effect.Effect<
   { readonly value: A; readonly report: Supervisor.ShutdownReport; readonly ledger: Ledger.Service },
-  E | SupervisorError.InvalidOptions
+  E | SupervisorError.InvalidOptions | SupervisorError.NameInUse
 > => {
   const ledger = Ledger.make()
   return Effect.gen(function*() {

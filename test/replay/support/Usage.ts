@@ -2,9 +2,10 @@
  * The usage a recorded body reports, read straight from its frames (not through any adapter): the
  * last value of each count, `undefined` when the body reports none. The fields are each adapter's
  * documented source: Anthropic `input_tokens` (plus `cache_read_input_tokens` and
- * `cache_creation_input_tokens`) / `output_tokens` (`message_start`, then `message_delta`), Chat `prompt_tokens` / `completion_tokens`, Responses `input_tokens` /
- * `output_tokens` of the final response, Gemini `promptTokenCount` / `candidatesTokenCount` (thinking
- * tokens not added), Ollama `prompt_eval_count` / `eval_count`.
+ * `cache_creation_input_tokens`) / `output_tokens` (`message_start`, then `message_delta`), Chat
+ * `prompt_tokens` / `completion_tokens`, Responses `input_tokens` / `output_tokens` of the final
+ * response, Gemini `promptTokenCount` / `candidatesTokenCount` + `thoughtsTokenCount` (thinking is
+ * billed as output), Ollama `prompt_eval_count` / `eval_count`.
  */
 import type { Fixtures } from "@streamvisor/testkit"
 
@@ -34,6 +35,7 @@ export const reportedUsage = (
   let output: number | undefined
   let cacheRead: number | undefined
   let cacheWrite: number | undefined
+  let thoughts: number | undefined
   const take = (i: unknown, o: unknown) => {
     input = num(i) ?? input
     output = num(o) ?? output
@@ -56,7 +58,10 @@ export const reportedUsage = (
         if (p.response?.usage != null) take(p.response.usage.input_tokens, p.response.usage.output_tokens)
         break
       case "google":
-        if (p.usageMetadata != null) take(p.usageMetadata.promptTokenCount, p.usageMetadata.candidatesTokenCount)
+        if (p.usageMetadata != null) {
+          take(p.usageMetadata.promptTokenCount, p.usageMetadata.candidatesTokenCount)
+          thoughts = num(p.usageMetadata.thoughtsTokenCount) ?? thoughts
+        }
         break
       case "ollama":
         if (p.done === true) take(p.prompt_eval_count, p.eval_count)
@@ -64,5 +69,29 @@ export const reportedUsage = (
     }
   }
   if (input !== undefined) input += (cacheRead ?? 0) + (cacheWrite ?? 0)
+  if (thoughts !== undefined) output = (output ?? 0) + thoughts
   return input === undefined && output === undefined ? undefined : { inputTokens: input ?? 0, outputTokens: output ?? 0 }
+}
+
+/**
+ * What a Gemini body carries beyond text for the adapters to keep: every
+ * `thoughtSignature` on a text, thought or `functionCall` part (each must come out as a
+ * `ReasoningEnd` or `ToolCallEnd` signature; `executableCode` parts are not modelled) and whether any chunk had non-empty
+ * `groundingMetadata` (then a `ProviderMetadata` of kind `grounding`).
+ */
+export const geminiExtras = (body: Fixtures.Body): { readonly signatures: ReadonlyArray<string>; readonly grounding: boolean } => {
+  const signatures: Array<string> = []
+  let grounding = false
+  for (const p of payloads(body)) {
+    const candidate = p.candidates?.[0]
+    for (const part of candidate?.content?.parts ?? []) {
+      const modelled = typeof part.text === "string" || part.functionCall != null
+      if (modelled && typeof part.thoughtSignature === "string" && part.thoughtSignature !== "") {
+        signatures.push(part.thoughtSignature)
+      }
+    }
+    const g = candidate?.groundingMetadata
+    if (g != null && typeof g === "object" && Object.keys(g).length > 0) grounding = true
+  }
+  return { signatures, grounding }
 }

@@ -5,7 +5,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenerativeAI } from "@google/generative-ai"
 import OpenAI from "openai"
-import type { FakeLlmServer } from "../src/index.js"
+import type { FakeLlmServer } from "../../src/index.js"
 
 type Server = FakeLlmServer.Server
 

@@ -63,14 +63,12 @@ let server: FakeLlmServer.Server
 let agent: Agent
 let previousDispatcher: Dispatcher
 let providers: Record<Format, Provider.Provider>
-let declared: Record<Format, Capabilities.Capabilities>
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
 
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled)
   server = await FakeLlmServer.start()
-  declared = await Declared.load()
   agent = new Agent({ keepAliveTimeout: 10_000 })
   // the Gemini SDK and the Ollama adapter use the global fetch: route it through our pool too
   previousDispatcher = getGlobalDispatcher()
@@ -230,7 +228,7 @@ describe("invariants over random providers, faults, consumers and policies", () 
 
           // 0. what the adapter's table does not list is refused before connecting
           const decoded = Effect.runSync(ChatRequest.decode(provider.name, request))
-          const refusal = Capabilities.check(provider.name, declared[format], decoded)
+          const refusal = Capabilities.check(provider.name, Declared.tables[format], decoded)
           const failure = Cause.isCause(outcome.failure)
             ? Option.getOrUndefined(Cause.failureOption(outcome.failure))
             : outcome.failure

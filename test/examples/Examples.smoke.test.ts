@@ -186,6 +186,65 @@ describe.concurrent("examples (smoke)", { timeout: 120_000 }, () => {
     ])
   })
 
+  it("images.ts: a screenshot part goes out as an image block; a BMP is refused before connecting", async () => {
+    expectClean(await run("examples/images.ts"), [
+      "answer: The dialog says the disk is full: free some space and retry.",
+      'on the wire: an Anthropic "image" block, source base64 image/png',
+      "bmp: InvalidRequest (└─ messages[0].content[0]: an image part (data) has media type image/bmp",
+      "requests sent for it: 0"
+    ])
+  })
+
+  it("structured-output.ts: generateObject, streamObject's growing partials, InvalidOutput", async () => {
+    expectClean(await run("examples/structured-output.ts"), [
+      "1. generateObject: high — Checkout returns 500 [checkout, outage]",
+      // how many partials depends on how the deltas batch: at least one
+      /^2\. partial: \{"title":"Ch/m,
+      '2. complete: {"title":"Checkout returns 500","severity":"high","tags":["checkout","outage"]} (finish: stop)',
+      /3\. InvalidOutput: anthropic: the answer does not match the schema: .*actual "urgent"/,
+      '   the text was: {"title":"Checkout returns 500","severity":"urgent","tags":[]}'
+    ])
+  })
+
+  it("reasoning.ts: signed thinking round-tripped over a tool turn; unsigned history refused", async () => {
+    expectClean(await run("examples/reasoning.ts"), [
+      '1. thought: "The answer depends on the weather. I should look it up." (signature EqQBCkgIAhABGAIiQK5turn1)',
+      '   called: weather({"city":"Oslo"})',
+      "2. answer: Better not: it is -3°C with icy roads. Take the tram. (finish: stop)",
+      "   history sent back: user → assistant → tool",
+      "3. without the signature: InvalidRequest, requests sent 0"
+    ])
+  })
+
+  it("tool-choice.ts: each choice in Anthropic's form; Ollama refuses required", async () => {
+    expectClean(await run("examples/tool-choice.ts"), [
+      'anthropic "auto": search_orders({"email":"ada@example.com"}) — sent tool_choice {"type":"auto"}',
+      'anthropic "none": "I can look that up if you let me use a tool." — sent tool_choice {"type":"none"}',
+      'anthropic "required": search_orders({"email":"ada@example.com"}) — sent tool_choice {"type":"any"}',
+      'anthropic {"tool":"search_orders"}: search_orders({"email":"ada@example.com"}) — sent tool_choice {"type":"tool","name":"search_orders"}',
+      'ollama "required": InvalidRequest — toolChoice: toolChoice "required" is not supported by ollama',
+      "requests sent for it: 0"
+    ])
+  })
+
+  it("prompt-caching.ts: cache_control on the wire, cache write and read in usage and the ledger", async () => {
+    expectClean(await run("examples/prompt-caching.ts"), [
+      "1. \"See rule 12 of the manual.\" — input 3612, cache write 3600, cache read 0, output 9",
+      "2. \"See rule 12 of the manual.\" — input 3614, cache write 0, cache read 3600, output 11",
+      'on the wire: system block with cache_control {"type":"ephemeral"}',
+      "ledger usage: input 7226, cache write 3600, cache read 3600, output 20"
+    ])
+  })
+
+  it("provider-options.ts: options merged per provider; a typo refused", async () => {
+    expectClean(await run("examples/provider-options.ts"), [
+      'anthropic: "Teal." — sent {"top_k":5,"metadata":{"user_id":"customer-42"}}',
+      'ollama: "Teal." — sent {"keep_alive":"10m","options":{"num_predict":100,"seed":42,"num_ctx":8192}}',
+      'typo: InvalidRequest — ["temprature"] is unexpected',
+      "requests sent for it: 0"
+    ])
+  })
+
   it("graceful-shutdown.ts: SIGINT closes the supervisor's scope and reports", async () => {
     let signalled = false
     const result = await run("examples/graceful-shutdown.ts", [], {

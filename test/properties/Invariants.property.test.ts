@@ -1,8 +1,11 @@
 /**
  * The invariants of DESIGN.md, checked over random cases: every wire format
- * (through its real SDK or HTTP client) × a random script with a random fault
- * × a random consumer (reads all, takes n, is interrupted, fails, breaks,
- * aborts, throws in its loop) × optional policies.
+ * (through its real SDK or HTTP client) × a random request of the whole
+ * conversation model (parts, history with reasoning and tool results, tools,
+ * tool choice, response format, reasoning, cache hints, provider options; see
+ * `Requests.ts`) × a random script with a random fault × a random consumer
+ * (reads all, takes n, is interrupted, fails, breaks, aborts, throws in its
+ * loop) × optional policies.
  *
  * For every case: the server has no response in flight, the ledger no live
  * stream and no double release, the text seen is a prefix of the text sent, a
@@ -10,11 +13,18 @@
  * and no promise rejection goes unhandled. At the end, with the clients' pools
  * closed, the server has no open socket.
  *
- * `STREAMVISOR_PROPERTY_RUNS` raises the number of cases (default 60).
+ * A request that uses what the adapter's declared `Capabilities` do not list
+ * (`Capabilities.check`, on the table the adapter itself declares: see
+ * `Declared.ts`) fails with `InvalidRequest` and the server sees no request.
+ * A request the table allows either streams under the invariants above or is
+ * refused by the adapter's own rules (an API's 400 checked before connecting),
+ * also without a request reaching the server.
+ *
+ * `STREAMVISOR_PROPERTY_RUNS` sets the number of cases (default 100: about half of them plain requests that stream, as before).
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
 import { Anthropic } from "@streamvisor/anthropic"
-import { Ledger, LlmError, retry, timeouts } from "@streamvisor/core"
+import { Capabilities, ChatRequest, Ledger, LlmError, retry, timeouts } from "@streamvisor/core"
 import type { Provider, StreamEvent } from "@streamvisor/core"
 import { streamText } from "@streamvisor/core/promise"
 import { Google } from "@streamvisor/google"
@@ -28,11 +38,13 @@ import OpenAISdk from "openai"
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import type { Dispatcher } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Declared from "./Declared.js"
+import * as Requests from "./Requests.js"
 
-const numRuns = Number(process.env.STREAMVISOR_PROPERTY_RUNS ?? 60)
+const numRuns = Number(process.env.STREAMVISOR_PROPERTY_RUNS ?? 100)
 
 const formats = ["anthropic", "openai-chat", "openai-responses", "gemini", "ollama"] as const
-type Format = (typeof formats)[number]
+type Format = Declared.Format
 
 type Consumer =
   | { readonly kind: "readAll" }
@@ -88,7 +100,18 @@ afterAll(async () => {
   expect(unhandled).toEqual([])
 })
 
-const request = { model: "property-model", messages: [{ role: "user" as const, content: "hi" }] }
+/** How the cases went, so a degenerate arbitrary (nothing refused, nothing streamed) fails. */
+const tally = { streamed: 0, refusedByTable: 0, refusedByAdapter: 0 }
+
+/**
+ * The script's tool calls never take the name of the tool Anthropic answers a
+ * `responseFormat` through (its input is streamed as the answer's text).
+ */
+const outputToolNames = new Set(["json", "answer"])
+const withoutOutputToolNames = (script: Script.Scripted): Script.Scripted => ({
+  ...script,
+  events: script.events?.map((e) => e.type === "toolCall" && outputToolNames.has(e.name) ? { ...e, name: `t_${e.name}` } : e)
+})
 
 const sentText = (script: Script.Scripted) =>
   (script.events ?? []).flatMap((e) => (e.type === "text" ? [e.text] : [])).join("")
@@ -157,6 +180,7 @@ const consumeEffect = async (
 
 const consumeFacade = async (
   provider: Provider.Provider,
+  request: ChatRequest.Input,
   events: (s: Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError>,
   consumer: Extract<Consumer, { kind: "break" | "abort" | "throw" }>,
   ledger: Ledger.Service
@@ -184,10 +208,11 @@ describe("invariants over random providers, faults, consumers and policies", () 
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...formats),
-        Arbitraries.script({ maxEvents: 12, fault: Arbitraries.fault(8), faultRate: 0.6 }),
+        Requests.request,
+        Arbitraries.script({ maxEvents: 12, fault: Arbitraries.fault(8), faultRate: 0.6 }).map(withoutOutputToolNames),
         consumerArb,
         fc.boolean(),
-        async (format, script, consumer, withRetry) => {
+        async (format, request, script, consumer, withRetry) => {
           server.reset()
           server.setScript({ ...script, delayMs: 1 })
           const ledger = Ledger.make()
@@ -198,8 +223,31 @@ describe("invariants over random providers, faults, consumers and policies", () 
             return withRetry ? bounded.pipe(retry({ times: 1, schedule: Schedule.spaced(1) })) : bounded
           }
           const outcome = consumer.kind === "break" || consumer.kind === "abort" || consumer.kind === "throw"
-            ? await consumeFacade(provider, policies, consumer, ledger)
+            ? await consumeFacade(provider, request, policies, consumer, ledger)
             : await consumeEffect(policies(provider.stream(request)), consumer, ledger)
+
+          // 0. what the adapter's table does not list is refused before connecting
+          const decoded = Effect.runSync(ChatRequest.decode(provider.name, request))
+          const refusal = Capabilities.check(provider.name, Declared.tables[format], decoded)
+          const failure = Cause.isCause(outcome.failure)
+            ? Option.getOrUndefined(Cause.failureOption(outcome.failure))
+            : outcome.failure
+          const refused = refusal !== undefined ||
+            (failure instanceof LlmError.InvalidRequest && server.stats().total === 0)
+          if (refusal !== undefined) {
+            expect(failure, `${format}: not refused: ${refusal.message}`).toBeInstanceOf(LlmError.InvalidRequest)
+            expect((failure as LlmError.InvalidRequest).message).toBe(refusal.message)
+            expect(server.stats().total).toBe(0)
+            expect(outcome.events).toEqual([])
+            tally.refusedByTable++
+          } else if (refused) {
+            // the adapter's own rules (e.g. Anthropic: no thinking with a forced tool), not its table
+            expect(outcome.events).toEqual([])
+            expect((failure as LlmError.InvalidRequest).message).not.toContain("the request uses what")
+            tally.refusedByAdapter++
+          } else {
+            tally.streamed++
+          }
 
           // 1. released: nothing in flight at the server, nothing live in the ledger, exactly once
           await server.waitFor((s) => s.inflight === 0, { timeoutMs: 2_000, message: `${format}: response left in flight` })
@@ -217,21 +265,23 @@ describe("invariants over random providers, faults, consumers and policies", () 
           const finishes = outcome.events.filter((e) => e._tag === "Finish").length
           expect(finishes).toBeLessThanOrEqual(1)
           if (finishes === 1) expect(outcome.events.at(-1)?._tag).toBe("Finish")
-          if (outcome.clean && script.fault === undefined && consumer.kind === "readAll") {
+          if (outcome.clean && !refused && script.fault === undefined && consumer.kind === "readAll") {
             expect(outcome.failure).toBeUndefined()
             expect(finishes).toBe(1)
             expect(text).toBe(sentText(script))
           }
           if (outcome.failure !== undefined) {
-            const error = Cause.isCause(outcome.failure)
-              ? Option.getOrUndefined(Cause.failureOption(outcome.failure))
-              : outcome.failure
-            expect(LlmError.isLlmError(error), `not a typed LlmError: ${String(outcome.failure)}`).toBe(true)
+            expect(LlmError.isLlmError(failure), `not a typed LlmError: ${String(outcome.failure)}`).toBe(true)
           }
           expect(unhandled).toEqual([])
         }
       ),
       { numRuns }
     )
+    // the arbitrary reaches both sides of the table
+    if (numRuns >= 40) {
+      expect(tally.streamed).toBeGreaterThan(0)
+      expect(tally.refusedByTable).toBeGreaterThan(0)
+    }
   }, 300_000)
 })

@@ -38,6 +38,7 @@ const userDependencies = [
   "openai@latest",
   "@anthropic-ai/sdk@latest",
   "@google/generative-ai@latest",
+  "@google/genai@latest",
   "effect@^3.22.0",
   "@effect/platform@^0.97.0",
   "typescript@5.9.3",
@@ -51,8 +52,10 @@ const entries = [
   ["@streamvisor/anthropic", "Anthropic"],
   ["@streamvisor/openai", "OpenAI"],
   ["@streamvisor/google", "Google"],
+  ["@streamvisor/google/genai", "GoogleGenAI"],
   ["@streamvisor/ollama", "Ollama"],
   ["@streamvisor/supervisor", "Supervisor"],
+  ["@streamvisor/supervisor/promise", "startSupervisor"],
   ["@streamvisor/testkit", "FakeLlmServer"]
 ]
 

@@ -88,7 +88,7 @@ export const make: Effect.Effect<Sessions.Sessions, never, Sharding.Sharding> = 
             entity.Send({ text, key }).pipe(
               Stream.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster }),
               Stream.catchAllCause((cause) =>
-                left > 0 && isCut(cause)
+                (process.env.SV_DEBUG ? console.error("CUT", id, text, Cause.pretty(cause)) : undefined, left > 0 && isCut(cause))
                   ? Stream.unwrap(Effect.as(Effect.sleep(RETRY_EVERY), attempt(left - 1)))
                   : Stream.failCause(lost(id, cause))
               )
@@ -162,7 +162,12 @@ export const layerSessions = (
   Sessions.Sessions,
   never,
   Sharding.Sharding | SessionStore.SessionStore | Sessions.ProviderRegistry | SqlClient.SqlClient
-> => Layer.merge(internal.layer(options), Layer.effect(Sessions.Sessions, make))
+> =>
+  // The drain is built after the entity, so it is released before it (and before Sharding).
+  internal.layerDrain(options?.shardingConfig?.entityTerminationTimeout ?? "15 seconds").pipe(
+    Layer.provideMerge(Layer.merge(internal.layer(options), Layer.effect(Sessions.Sessions, make))),
+    Layer.provideMerge(internal.ActiveTurns.layer)
+  )
 
 /**
  * The embedded default: one runner in this process, the session store and

@@ -88,7 +88,7 @@ export const make: Effect.Effect<Sessions.Sessions, never, Sharding.Sharding> = 
             entity.Send({ text, key }).pipe(
               Stream.catchTags({ MailboxFull: cluster, AlreadyProcessingMessage: cluster, PersistenceError: cluster }),
               Stream.catchAllCause((cause) =>
-                (process.env.SV_DEBUG ? console.error("CUT", id, text, Cause.pretty(cause)) : undefined, left > 0 && isCut(cause))
+                left > 0 && isCut(cause)
                   ? Stream.unwrap(Effect.as(Effect.sleep(RETRY_EVERY), attempt(left - 1)))
                   : Stream.failCause(lost(id, cause))
               )

@@ -6,6 +6,7 @@
  * shards still moving while runners join or leave.
  */
 import * as ChildProcess from "node:child_process"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -22,6 +23,24 @@ export interface Runner {
   readonly exited: Promise<number | null>
   /** Everything the process printed. */
   readonly output: () => string
+}
+
+/**
+ * `count` distinct ports free right now, from the OS (all held open until
+ * each is known, so no two are the same). A random pick in 41000–51000 (tried
+ * first) sits in Linux's ephemeral range, where outgoing connections take
+ * ports too: a runner that cannot listen logs it and keeps running unreachable.
+ */
+export const freePorts = async (count: number): Promise<ReadonlyArray<number>> => {
+  const servers = await Promise.all(Array.from({ length: count }, () =>
+    new Promise<Net.Server>((resolve, reject) => {
+      const server = Net.createServer()
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => resolve(server))
+    })))
+  const ports = servers.map((server) => (server.address() as Net.AddressInfo).port)
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))))
+  return ports
 }
 
 /** Starts `runner.ts` as a process; resolves once it printed "ready" (30 s bound). */
@@ -56,8 +75,8 @@ const snapshot = (sql: SqlClient.SqlClient) =>
     // A runner the others see: marked healthy, with a heartbeat newer than the lock expiry (a
     // SIGKILLed one leaves the ring by its heartbeat, possibly before a health check marks it).
     const fresh = sql.onDialectOrElse({
-      pg: () => sql`last_heartbeat > NOW() - INTERVAL '5 seconds'`,
-      orElse: () => sql`last_heartbeat > datetime('now', '-5 seconds')`
+      pg: () => sql`last_heartbeat > NOW() - INTERVAL '6 seconds'`,
+      orElse: () => sql`last_heartbeat > datetime('now', '-6 seconds')`
     })
     const runners = yield* sql<{ address: string; healthy: unknown }>`SELECT address, healthy FROM cluster_runners WHERE ${fresh}`
     const port = (address: string) => Number(address.slice(address.lastIndexOf(":") + 1))

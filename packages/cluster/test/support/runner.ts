@@ -3,7 +3,7 @@
  *
  *   node --import tsx packages/cluster/test/support/runner.ts
  *
- * Environment: RUNNER_NAME, RUNNER_PORT, OLLAMA_HOST (FakeLlmServer),
+ * Environment: RUNNER_DEBUG=1 (the cluster's debug logs), RUNNER_NAME, RUNNER_PORT, OLLAMA_HOST (FakeLlmServer),
  * STORE_PG_URL (PostgreSQL) or STORE_SQLITE_FILE. Every provider request
  * carries `x-runner: RUNNER_NAME`, so the server can tell runners apart.
  * Prints "ready" once its entity is registered; SIGTERM shuts it down gracefully.

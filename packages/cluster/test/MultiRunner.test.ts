@@ -213,3 +213,12 @@ describe.skipIf(pgUrl === undefined)("3 runner processes on PostgreSQL", () => {
       )
     }).pipe(Effect.scoped), 120_000)
 })
+
+describe.skip("3 runner processes on one SQLite file", () => {
+  console.log(
+    "skipped: the cluster over one SQLite file shared by processes is not verified (its table locks use " +
+      "CURRENT_TIMESTAMP's one-second resolution, better-sqlite3 waits on the file lock with the event loop blocked); " +
+      "see packages/cluster/README.md"
+  )
+  it("is not run", () => {})
+})

@@ -162,7 +162,12 @@ export const layerSessions = (
   Sessions.Sessions,
   never,
   Sharding.Sharding | SessionStore.SessionStore | Sessions.ProviderRegistry | SqlClient.SqlClient
-> => Layer.merge(internal.layer(options), Layer.effect(Sessions.Sessions, make))
+> =>
+  // The drain is built after the entity, so it is released before it (and before Sharding).
+  internal.layerDrain(options?.shardingConfig?.entityTerminationTimeout ?? "15 seconds").pipe(
+    Layer.provideMerge(Layer.merge(internal.layer(options), Layer.effect(Sessions.Sessions, make))),
+    Layer.provideMerge(internal.ActiveTurns.layer)
+  )
 
 /**
  * The embedded default: one runner in this process, the session store and

@@ -21,9 +21,8 @@
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
-import { ChatRequest, type LlmError, StreamEvent } from "@streamvisor/core"
+import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import { SessionError, Sessions } from "@streamvisor/supervisor"
-import { LlmErrorWire } from "./internal/llmErrorWire.js"
 
 /**
  * @since 0.1.0
@@ -40,8 +39,8 @@ export const Create = Rpc.make("Create", {
 })
 
 /**
- * Every error a `Send` reply may end with (`LlmError`s cross as their fields
- * and are rebuilt as core's classes).
+ * Every error a `Send` reply may end with (`LlmError`s cross through core's
+ * `LlmError.LlmError` schema and are rebuilt as core's classes).
  *
  * @since 0.1.0
  * @category models
@@ -55,7 +54,7 @@ export type SendError = LlmError.LlmError | SessionError.SessionError | Sessions
 export const Send = Rpc.make("Send", {
   payload: { text: Schema.String, key: Schema.String },
   success: StreamEvent.StreamEvent,
-  error: Schema.Union(LlmErrorWire, SessionError.SessionStopped, SessionError.SessionCrashed, Sessions.SessionUnavailable),
+  error: Schema.Union(LlmError.LlmError, SessionError.SessionStopped, SessionError.SessionCrashed, Sessions.SessionUnavailable),
   stream: true
 })
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Ledger, LlmError, type StreamEvent } from "@streamvisor/core"
 import { Sessions, SessionStore } from "@streamvisor/supervisor"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
-import { Chunk, Effect, Exit, Layer, Stream } from "effect"
+import { Chunk, Context, Effect, Exit, Layer, Scope, Stream } from "effect"
 import { ClusterSessions } from "../src/index.js"
 import { lastUser, pool, type Pool } from "./support/Cluster.js"
 
@@ -135,6 +135,32 @@ describe("ClusterSessions.layerEmbedded", () => {
         expect(missing._tag === "SessionUnavailable" && missing.reason).toBe("NotFound")
       })
     ))
+
+  it.live("closing the runner lets the send in flight finish and commit before the cluster shuts down", () =>
+    Effect.gen(function*() {
+      const filename = Path.join(dir, `s${++files}.db`)
+      const scope = yield* Scope.make()
+      const sessions = Context.get(yield* Layer.buildWithScope(runner(filename), scope), Sessions.Sessions)
+      const chat = yield* sessions.create({ id: "d", provider: "ollama", model: "m" })
+      const fiber = yield* Effect.fork(Stream.runCollect(chat.send("slow drain")))
+      yield* Effect.promise(() => server.waitFor((s) => s.inflight === 1, { timeoutMs: 2_000 }))
+      yield* Scope.close(scope, Exit.void)
+      // Without the drain the cluster interrupts the request and the send never ends here.
+      const answer = yield* fiber.await.pipe(
+        Effect.flatten,
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the send in flight did not end in 5 s") })
+      )
+      expect(text(answer)).toBe("re: slow drain")
+      yield* scenario(
+        filename,
+        Effect.gen(function*() {
+          expect((yield* (yield* Sessions.Sessions).get("d").history).map((m) => m.content)).toEqual([
+            "slow drain",
+            "re: slow drain"
+          ])
+        })
+      )
+    }))
 
   it.live("interrupting send cancels the turn, releases the stream and commits nothing", () =>
     scenario(

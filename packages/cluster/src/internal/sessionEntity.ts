@@ -8,12 +8,16 @@
 import * as Entity from "@effect/cluster/Entity"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type { DurationInput } from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ChatRequest, StreamEvent } from "@streamvisor/core"
@@ -65,6 +69,29 @@ const CLAIM_RETENTION_MS = 86_400_000
 const CLAIM_SWEEP_EVERY = 256
 let claimsMade = 0
 
+/** Turns running or waiting on this runner, across its sessions (see {@link layerDrain}). */
+export class ActiveTurns extends Context.Tag("@streamvisor/cluster/ActiveTurns")<ActiveTurns, { count: number }>() {
+  static readonly layer = Layer.sync(ActiveTurns, () => ({ count: 0 }))
+}
+
+/**
+ * Before the cluster's own shutdown: wait (up to `timeout`) until no turn runs
+ * on this runner. The cluster interrupts the entities' requests when it shuts
+ * down (volatile ones are not re-sent), so without this a graceful shutdown
+ * would cut every `send` in flight. Turns that arrive meanwhile still run here.
+ */
+export const layerDrain = (timeout: DurationInput) =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    const turns = yield* ActiveTurns
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => turns.count === 0 ? Effect.void : Effect.fail("busy" as const)).pipe(
+        Effect.retry({ while: () => true, schedule: Schedule.spaced("50 millis") }),
+        Effect.timeoutOption(Duration.decode(timeout)),
+        Effect.ignore
+      )
+    )
+  }))
+
 const unavailable = (sessionId: string, reason: Sessions.SessionUnavailable["reason"], detail: string, turn?: number) =>
   new Sessions.SessionUnavailable({ sessionId, reason, detail, ...(turn === undefined ? {} : { turn }) })
 
@@ -73,6 +100,7 @@ const build = Effect.gen(function*() {
   const id: string = address.entityId
   const store = yield* SessionStore.SessionStore
   const registry = yield* Sessions.ProviderRegistry
+  const active = yield* ActiveTurns
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
   const scope = yield* Scope.Scope
   const background = yield* FiberSet.make<void, never>()
@@ -166,6 +194,7 @@ const build = Effect.gen(function*() {
   /** One turn, once its place in line comes; commits before the stream ends. */
   const run = (ticket: Ticket, text: string, key: string | undefined) =>
     Stream.unwrapScoped(Effect.gen(function*() {
+      yield* Effect.acquireRelease(Effect.sync(() => active.count++), () => Effect.sync(() => active.count--))
       // Whatever happens to this turn, the next one starts only after the previous one settled.
       yield* Effect.addFinalizer(() =>
         Effect.forkIn(Effect.zipRight(Deferred.await(ticket.previous), Deferred.succeed(ticket.done, undefined)), scope)

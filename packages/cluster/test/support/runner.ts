@@ -3,7 +3,7 @@
  *
  *   node --import tsx packages/cluster/test/support/runner.ts
  *
- * Environment: RUNNER_NAME, RUNNER_PORT, OLLAMA_HOST (FakeLlmServer),
+ * Environment: RUNNER_DEBUG=1 (the cluster's debug logs), RUNNER_NAME, RUNNER_PORT, OLLAMA_HOST (FakeLlmServer),
  * STORE_PG_URL (PostgreSQL) or STORE_SQLITE_FILE. Every provider request
  * carries `x-runner: RUNNER_NAME`, so the server can tell runners apart.
  * Prints "ready" once its entity is registered; SIGTERM shuts it down gracefully.
@@ -16,7 +16,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Ollama } from "@streamvisor/ollama"
 import { Sessions } from "@streamvisor/supervisor"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { ClusterSessions } from "../../src/index.js"
 import { shardingConfig } from "./Timings.js"
 
@@ -41,6 +41,7 @@ const RunnerLive = ClusterSessions.layerRunner({
   shardingConfig
 }).pipe(Layer.provide([providers, database]))
 
-NodeRuntime.runMain(
-  Layer.launch(Layer.merge(RunnerLive, Layer.effectDiscard(Effect.sync(() => console.log("ready")))))
-)
+// "ready" once the runner is built (registered, its entity too), not beside it.
+NodeRuntime.runMain(Layer.launch(RunnerLive.pipe(Layer.tap(() => Effect.sync(() => console.log("ready"))))).pipe(
+  process.env.RUNNER_DEBUG ? Logger.withMinimumLogLevel(LogLevel.Debug) : (x) => x
+))

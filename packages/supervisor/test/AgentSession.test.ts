@@ -11,7 +11,7 @@ import type { Ledger } from "@streamvisor/core"
 import { Tool, Toolkit } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
-import type { Supervisor } from "../src/index.js"
+import { SessionStore, type Supervisor } from "../src/index.js"
 import { infoOf, outcome, waitLive, withSupervisor } from "./support/Harness.js"
 import * as Ollama from "./support/Ollama.js"
 
@@ -191,6 +191,36 @@ describe("agent sessions", () => {
           expect(texts(events).join("")).toBe("Let me check. The answer is SLOW-alpha")
           expect((yield* agent.history).map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
           expect(probe.finalized).toBe(1)
+        }))
+    }))
+
+  it.live("with a store: the whole turn is written at its end; a crash during a tool writes nothing and is never replayed", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      const store = yield* SessionStore.makeMemory
+      yield* scenario({ store }, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "d", provider: pool.provider(), model: "agent-slow", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const fiber = yield* Effect.fork(Stream.runDrain(ref.send("go slow")))
+          yield* Deferred.await(probe.started)
+          yield* ref.crash()
+          expect(outcome(yield* Fiber.await(fiber))).toBe("SessionCrashed")
+          expect(probe.finalized).toBe(1)
+          yield* waitLive(Effect.map(ref.info, (i) => i.restarts === 1 && i.status === "idle"), "restarted")
+          // the restarted session did not replay the turn: no new request, no tool run
+          expect(server.requests.length).toBe(1)
+          expect(yield* ref.history).toEqual([])
+          expect(Option.map(yield* store.load("d"), (st) => st.lastTurn)).toEqual(Option.some(0))
+
+          yield* Deferred.succeed(probe.gate, undefined)
+          yield* Stream.runDrain(ref.send("again"))
+          const stored = yield* store.load("d")
+          const turns = Option.getOrThrow(stored).turns
+          expect(turns.map((t) => t.turn)).toEqual([2])
+          expect(turns[0].messages.map((m) => (m as { readonly role: string }).role))
+            .toEqual(["user", "assistant", "tool", "assistant"])
+          expect(yield* ref.history).toEqual(yield* SessionStore.history(Option.getOrThrow(stored)))
         }))
     }))
 })

@@ -326,6 +326,8 @@ export interface SessionRef extends Pipeable {
    * ending it early) cancels the turn and closes its provider stream; the
    * consumer's finalizer returns once the connection is released. The stream
    * ends successfully exactly when the turn was committed to history.
+   * In a session with `tools`, it streams every step's provider events, each
+   * step ending with its own `Finish`, and the turn commits at its end.
    */
   readonly send: (text: string) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
   /**

@@ -223,4 +223,22 @@ describe("agent sessions", () => {
           expect(yield* ref.history).toEqual(yield* SessionStore.history(Option.getOrThrow(stored)))
         }))
     }))
+
+  it.live("spawn refuses a maxSteps that is not a positive integer, and tools that are no toolkit", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const zero = yield* Effect.exit(
+            supervisor.spawn({ provider: pool.provider(), model: "agent-lookup", tools, maxSteps: 0 }).pipe(Effect.provide(handlers(probe)))
+          )
+          expect(outcome(zero)).toBe("InvalidOptions")
+          const notAToolkit = yield* Effect.exit(
+            supervisor.spawn({ provider: pool.provider(), model: "m", tools: "lookup" as unknown as typeof tools })
+              .pipe(Effect.provide(handlers(probe)))
+          )
+          expect(outcome(notAToolkit)).toBe("InvalidOptions")
+          expect((yield* supervisor.snapshot).sessions).toEqual([])
+        }))
+    }))
 })

@@ -241,4 +241,26 @@ describe("agent sessions", () => {
           expect((yield* supervisor.snapshot).sessions).toEqual([])
         }))
     }))
+
+  it.live("tell: subscribers see every step's events, then TurnCommitted", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "t", provider: pool.provider(), model: "agent-lookup", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          // subscribed before the tell (a scoped subscription, held until the scenario's scope closes)
+          const queue = yield* ref.events
+          expect(yield* ref.tell("what is beta?")).toBe(1)
+          const seen = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.takeUntil(
+            Stream.fromQueue(queue),
+            (event) => event._tag === "TurnCommitted" || event._tag === "TurnFailed"
+          )))
+          expect(seen[0]).toEqual({ _tag: "TurnStarted", turn: 1, text: "what is beta?" })
+          expect(seen.at(-1)).toEqual({ _tag: "TurnCommitted", turn: 1 })
+          const finishes = seen.flatMap((e) => e._tag === "TurnEvent" && e.event._tag === "Finish" ? [e.event.reason] : [])
+          expect(finishes).toEqual(["tool_calls", "stop"])
+          expect((yield* ref.history).map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+        }))
+    }))
 })

@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
-import type { Provider } from "@streamvisor/core"
+import type { Provider, Toolkit } from "@streamvisor/core"
 import { type InvalidMessage, SessionError, type SessionStopped } from "./SessionError.js"
 
 /**
@@ -90,7 +90,9 @@ export type State = typeof State.Type
  * mailbox (a queued turn whose caller left stays counted until the session
  * reaches and skips it); `currentTurn` the number of the turn in flight;
  * `liveStreams` whether its turn holds a stream permit, i.e. its provider
- * stream is open or opening (0 or 1).
+ * stream is open or opening (0 or 1). A session with `tools` also shows
+ * `step`, the step of the turn in flight (`null` between turns), and
+ * `runningTools`, how many of that step's tool calls are still running.
  *
  * @since 0.1.0
  * @category schemas
@@ -105,7 +107,9 @@ export const Info = Schema.Struct({
   pending: Schema.Number,
   currentTurn: Schema.NullOr(Schema.Number),
   restarts: Schema.Number,
-  liveStreams: Schema.Number
+  liveStreams: Schema.Number,
+  step: Schema.optional(Schema.NullOr(Schema.Number)),
+  runningTools: Schema.optional(Schema.Number)
 })
 
 /**
@@ -145,7 +149,10 @@ export const TurnCommitted = Schema.TaggedStruct("TurnCommitted", { turn: Schema
  * @since 0.2.0
  * @category schemas
  */
-export const TurnFailed = Schema.TaggedStruct("TurnFailed", {
+export const TurnFailed: Schema.TaggedStruct<"TurnFailed", {
+  turn: typeof Schema.Number
+  error: Schema.Union<[typeof LlmError.LlmError, typeof SessionError]>
+}> = Schema.TaggedStruct("TurnFailed", {
   turn: Schema.Number,
   error: Schema.Union(LlmError.LlmError, SessionError)
 })
@@ -186,7 +193,15 @@ export const Terminated = Schema.TaggedStruct("Terminated", { status: Schema.Lit
  * @since 0.2.0
  * @category schemas
  */
-export const Event = Schema.Union(TurnStarted, TurnEvent, TurnCommitted, TurnFailed, TurnCancelled, Restarting, Terminated)
+export const Event: Schema.Union<[
+  typeof TurnStarted,
+  typeof TurnEvent,
+  typeof TurnCommitted,
+  typeof TurnFailed,
+  typeof TurnCancelled,
+  typeof Restarting,
+  typeof Terminated
+]> = Schema.Union(TurnStarted, TurnEvent, TurnCommitted, TurnFailed, TurnCancelled, Restarting, Terminated)
 
 /**
  * @since 0.1.0
@@ -241,10 +256,17 @@ export type RequestOptions = typeof RequestOptions.Type
  * the stored ones. `history` and `nextTurn` are refused with a store (it is
  * where both come from). An id the store does not know is created there.
  *
+ * With `tools`, every turn is a whole agent turn (`AgentTurn.stream`): the
+ * model answers, the toolkit's handlers run its tool calls, and it answers
+ * again, up to `maxSteps`. `spawn` then requires the toolkit's handlers
+ * (`Toolkit.Handlers<TK>`, e.g. `Effect.provide(Toolkit.toLayer(tools, …))`
+ * around the spawn): the session keeps the context it was spawned in, and
+ * its turns run their handlers with it.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface SpawnOptions {
+export interface SpawnOptions<TK extends Toolkit.Any = never> {
   /**
    * Unique among running sessions; generated when absent (`session-N`; with
    * a store `session-<uuid>`, so a new process never meets a stored id).
@@ -277,6 +299,16 @@ export interface SpawnOptions {
   readonly restart?: Restart | undefined
   /** Overrides the supervisor's `idleTimeout` for this session. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Run each turn as an agent turn over this toolkit (see above). Its
+   * handlers are not stored: a session resumed from a store is given its
+   * tools again at `spawn`.
+   */
+  readonly tools?: TK | undefined
+  /** With `tools`: the most steps (model answers) per turn, default 10 (`AgentTurn.Options.maxSteps`). */
+  readonly maxSteps?: number | undefined
+  /** With `tools`: the longest run of one handler; past it the turn fails with `ToolTimeout`. */
+  readonly toolTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -294,6 +326,8 @@ export interface SessionRef extends Pipeable {
    * ending it early) cancels the turn and closes its provider stream; the
    * consumer's finalizer returns once the connection is released. The stream
    * ends successfully exactly when the turn was committed to history.
+   * In a session with `tools`, it streams every step's provider events, each
+   * step ending with its own `Finish`, and the turn commits at its end.
    */
   readonly send: (text: string) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
   /**

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { ToolError } from "@streamvisor/core"
 import { SessionStoreError } from "./SessionStore.js"
 
 /**
@@ -112,24 +113,27 @@ export class CommitFailed extends Schema.TaggedError<CommitFailed>("@streamvisor
 }
 
 /**
- * Every session error a turn's caller may see, besides `LlmError`.
+ * Every session error a turn's caller may see, besides `LlmError`; a session
+ * with `tools` may also fail a turn with core's `ToolError` (a handler's
+ * defect, or a typed failure set to fail the turn) or `ToolTimeout`.
  *
  * @since 0.1.0
  * @category errors
  */
-export type SessionError = SessionStopped | SessionCrashed | InvalidMessage | CommitFailed
+export type SessionError = SessionStopped | SessionCrashed | InvalidMessage | CommitFailed | ToolError.ToolError | ToolError.ToolTimeout
 
 /**
  * @since 0.1.0
  * @category schemas
  */
 export const SessionError: Schema.Union<
-  [typeof SessionStopped, typeof SessionCrashed, typeof InvalidMessage, typeof CommitFailed]
-> = Schema.Union(SessionStopped, SessionCrashed, InvalidMessage, CommitFailed)
+  [typeof SessionStopped, typeof SessionCrashed, typeof InvalidMessage, typeof CommitFailed, typeof ToolError.ToolError, typeof ToolError.ToolTimeout]
+> = Schema.Union(SessionStopped, SessionCrashed, InvalidMessage, CommitFailed, ToolError.ToolError, ToolError.ToolTimeout)
 
 /**
  * @since 0.1.0
  * @category guards
  */
 export const isSessionError = (u: unknown): u is SessionError =>
-  u instanceof SessionStopped || u instanceof SessionCrashed || u instanceof InvalidMessage || u instanceof CommitFailed
+  u instanceof SessionStopped || u instanceof SessionCrashed || u instanceof InvalidMessage || u instanceof CommitFailed ||
+  u instanceof ToolError.ToolError || u instanceof ToolError.ToolTimeout

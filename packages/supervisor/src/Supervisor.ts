@@ -21,6 +21,7 @@ import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type { Toolkit } from "@streamvisor/core"
 import * as internal from "./internal/supervisor.js"
 import * as metricsInternal from "./internal/metrics.js"
 import type * as Session from "./Session.js"
@@ -249,9 +250,13 @@ export interface Supervisor extends Pipeable {
    * `store`, an id the store knows is resumed (`ResumeMismatch` if a given
    * setting differs from the stored one, `SessionStoreError` if the store
    * fails); without, `history` and `nextTurn` continue a saved
-   * `Session.State` (see `Session.SpawnOptions`).
+   * `Session.State` (see `Session.SpawnOptions`). With `tools`, requires
+   * the toolkit's handlers (`Toolkit.Handlers<TK>`): the session's agent
+   * turns run them with the context `spawn` ran in.
    */
-  readonly spawn: (options: Session.SpawnOptions) => Effect.Effect<Session.SessionRef, SpawnError>
+  readonly spawn: <TK extends Toolkit.Any = never>(
+    options: Session.SpawnOptions<TK>
+  ) => Effect.Effect<Session.SessionRef, SpawnError, Toolkit.Handlers<TK>>
   /**
    * The running session with this id. A session that has terminated is
    * forgotten (its `Info` may still be in `snapshot`): `None`.
@@ -328,11 +333,14 @@ export const make: (options?: Options) => Effect.Effect<Supervisor, InvalidOptio
  * @since 0.1.0
  */
 export const spawn: {
-  (options: Session.SpawnOptions): (
+  <TK extends Toolkit.Any = never>(options: Session.SpawnOptions<TK>): (
     self: Supervisor
-  ) => Effect.Effect<Session.SessionRef, SpawnError>
-  (self: Supervisor, options: Session.SpawnOptions): Effect.Effect<Session.SessionRef, SpawnError>
-} = dual(2, (self: Supervisor, options: Session.SpawnOptions) => self.spawn(options))
+  ) => Effect.Effect<Session.SessionRef, SpawnError, Toolkit.Handlers<TK>>
+  <TK extends Toolkit.Any = never>(
+    self: Supervisor,
+    options: Session.SpawnOptions<TK>
+  ): Effect.Effect<Session.SessionRef, SpawnError, Toolkit.Handlers<TK>>
+} = dual(2, (self: Supervisor, options: Session.SpawnOptions<Toolkit.Any>) => self.spawn(options))
 
 /**
  * @since 0.1.0

@@ -90,7 +90,7 @@ const decodeOptions = Schema.decodeUnknown(Session.RequestOptions)
  * Without a store: a new session, or a saved `Session.State`.
  */
 export const resolve = (
-  spawn: Session.SpawnOptions,
+  spawn: Session.SpawnOptions<any>,
   store: SessionStore.SessionStore | undefined
 ): Effect.Effect<Resolved, InvalidOptions | ResumeMismatch | SessionStore.SessionStoreError> =>
   Effect.gen(function*() {
@@ -133,7 +133,7 @@ export const resolve = (
 const create = (
   store: SessionStore.SessionStore,
   id: string,
-  spawn: Session.SpawnOptions
+  spawn: Session.SpawnOptions<any>
 ): Effect.Effect<Option.Option<SessionStore.StoredSession>, InvalidOptions | SessionStore.SessionStoreError> =>
   Effect.gen(function*() {
     const model = yield* required(spawn.model)
@@ -158,7 +158,7 @@ const create = (
 
 const resume = (
   provider: Provider.Provider,
-  spawn: Session.SpawnOptions,
+  spawn: Session.SpawnOptions<any>,
   stored: SessionStore.StoredSession
 ): Effect.Effect<Resolved, ResumeMismatch | SessionStore.SessionStoreError> =>
   Effect.gen(function*() {

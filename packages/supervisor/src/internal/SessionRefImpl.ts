@@ -23,9 +23,14 @@ import * as SessionState from "./SessionState.js"
 import { stop } from "./StopDeadline.js"
 import { messageText } from "./Validation.js"
 
-const isFinishChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>): boolean => {
+/**
+ * Whether a chunk ends the turn's answer: its `Finish`. In an agent turn a
+ * step that ends with tool calls is followed by more steps, so its `Finish`
+ * does not end the turn (a caller who leaves after it cuts the turn).
+ */
+const isFinishChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>, agent: boolean): boolean => {
   const last = Chunk.last(chunk)
-  return Option.isSome(last) && last.value._tag === "Finish"
+  return Option.isSome(last) && last.value._tag === "Finish" && !(agent && last.value.reason === "tool_calls")
 }
 
 const DEFAULT_DEFECT = "Session.crash"
@@ -47,7 +52,7 @@ class SessionRefImpl implements Session.SessionRef {
         const caller = yield* makeCaller
         yield* Effect.acquireRelease(enqueue(s, valid, caller), () => leave(caller))
         return Stream.mapChunks(Mailbox.toStream(caller.reply), (chunk) => {
-          if (isFinishChunk(chunk)) caller.sawFinish = true
+          if (isFinishChunk(chunk, s.config.agent !== undefined)) caller.sawFinish = true
           return chunk
         })
       })

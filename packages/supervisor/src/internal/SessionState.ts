@@ -24,16 +24,18 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import type * as Context from "effect/Context"
 import type * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
 import * as Ref from "effect/Ref"
-import type { ChatRequest, Provider } from "@streamvisor/core"
+import type { ChatRequest, Provider, Toolkit } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type { SessionStopped } from "../SessionError.js"
 import type { SessionStore } from "../SessionStore.js"
@@ -65,6 +67,15 @@ export interface SupervisorLink {
   readonly fiberOf: (s: SessionImpl) => Option.Option<Fiber.RuntimeFiber<void>>
 }
 
+/** A session with `tools`: what its agent turns run with. */
+export interface Agent {
+  readonly toolkit: Toolkit.Any
+  /** The context `spawn` ran in: it holds the toolkit's handlers. */
+  readonly context: Context.Context<never>
+  readonly maxSteps: number | undefined
+  readonly toolTimeout: Duration.DurationInput | undefined
+}
+
 /** A session's settings, resolved from the supervisor's options and `spawn`'s. */
 export interface Config {
   /** Unique per spawn (ids may be reused once a session has terminated): the session's key in the `FiberMap`. */
@@ -82,6 +93,8 @@ export interface Config {
   readonly maxTurns: number | undefined
   /** Where committed turns are written before they are in memory. */
   readonly store: SessionStore | undefined
+  /** Set when the session has `tools`: each turn is an agent turn. */
+  readonly agent: Agent | undefined
 }
 
 /** Where a session starts: empty, a saved `Session.State`, or a stored conversation. */
@@ -113,6 +126,9 @@ export interface State {
   readonly stopping: StopReason | undefined
   readonly current: Running | undefined
   readonly live: number
+  /** An agent turn's step in flight (`null` between turns), and its tool calls still running. */
+  readonly step: number | null
+  readonly runningTools: number
   /** The mailbox: turns waiting, in order (including ones whose caller left, until they are skipped). */
   readonly mailbox: Chunk.Chunk<Turn>
   readonly history: ReadonlyArray<ChatRequest.Message>
@@ -165,6 +181,8 @@ export const make = (
       stopping: undefined,
       current: undefined,
       live: 0,
+      step: null,
+      runningTools: 0,
       mailbox: Chunk.empty(),
       history: start.history,
       kept: start.kept,
@@ -183,6 +201,13 @@ export const make = (
 
 /** @internal */
 export const update = (s: SessionImpl, f: (st: State) => State): Effect.Effect<void> => Ref.update(s.state, f)
+
+/** A provider stream of the session opens (`1`) or is released (`-1`). */
+export const markLive = (s: SessionImpl, delta: 1 | -1): Effect.Effect<void> =>
+  Effect.zipRight(
+    update(s, (st) => ({ ...st, status: delta === 1 ? "streaming" : "idle", live: st.live + delta })),
+    Metric.modify(s.link.metrics.liveStreams, delta)
+  )
 
 /** Publish to the session's subscribers, if it has any. */
 export const publish = (s: SessionImpl, event: Session.Event): Effect.Effect<void> =>
@@ -203,7 +228,8 @@ export const info = (s: SessionImpl): Effect.Effect<Session.Info> =>
     pending: Chunk.size(st.mailbox),
     currentTurn: st.current?.turn ?? null,
     restarts: st.restarts,
-    liveStreams: st.live
+    liveStreams: st.live,
+    ...(s.config.agent === undefined ? {} : { step: st.step, runningTools: st.runningTools })
   }))
 
 /** Running sessions hold their id. */

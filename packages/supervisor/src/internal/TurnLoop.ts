@@ -18,17 +18,16 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import { Provider } from "@streamvisor/core"
-import type * as Session from "../Session.js"
 import { type SessionError, SessionCrashed, SessionStopped } from "../SessionError.js"
 import * as Durable from "./Durable.js"
 import { dropAll, type Turn, type TurnCut } from "./Mailbox.js"
-import { publish, type SessionImpl, type State, update } from "./SessionState.js"
+import { agentTurn, type Finished, forwarder, type Meter, requestOf } from "./AgentSession.js"
+import { markLive, publish, type SessionImpl, type State, update } from "./SessionState.js"
 
 /**
  * How an incarnation ended by itself: asked to stop, idle too long (a normal
@@ -37,19 +36,8 @@ import { publish, type SessionImpl, type State, update } from "./SessionState.js
  */
 export type Ending = "ended" | "idle" | "passivated"
 
-/** How a turn that was started came out: its whole answer, or cut first. */
-type Outcome = { readonly _tag: "Finished"; readonly answer: Provider.Generation } | TurnCut
-
-/**
- * What a turn has shown so far, kept apart from `Provider.collect`'s fold
- * because a turn that fails or is cut yields no `Generation` but is still
- * billed for the usage it reported.
- */
-interface Meter {
-  readonly started: boolean
-  readonly inputTokens: number
-  readonly outputTokens: number
-}
+/** How a turn that was started came out: its messages to commit, or cut first. */
+type Outcome = Finished | TurnCut
 
 const NEW_METER: Meter = { started: false, inputTokens: 0, outputTokens: 0 }
 
@@ -64,14 +52,6 @@ const read = (meter: Meter, chunk: Chunk.Chunk<StreamEvent.StreamEvent>): Meter 
   return { started: true, inputTokens, outputTokens }
 }
 
-const markLive = (s: SessionImpl, delta: 1 | -1) =>
-  Effect.zipRight(
-    update(s, (st) => ({ ...st, status: delta === 1 ? "streaming" : "idle", live: st.live + delta })),
-    Metric.modify(s.link.metrics.liveStreams, delta)
-  )
-
-const tag = (turn: number) => (event: StreamEvent.StreamEvent): Session.Event => ({ _tag: "TurnEvent", turn, event })
-
 /**
  * Run one turn's provider stream, holding a stream permit while it is open,
  * forwarding each chunk to the caller and to subscribers, and fold it with
@@ -84,19 +64,9 @@ const runTurn = (
   meter: Ref.Ref<Meter>
 ): Effect.Effect<Provider.Generation, LlmError.LlmError> =>
   Effect.gen(function*() {
-    const { model, options, policies, provider, system } = s.config
-    const messages = [...(yield* Ref.get(s.state)).history, { role: "user" as const, content: turn.text }]
-    const request: ChatRequest.ChatRequest = system === undefined
-      ? { ...options, model, messages }
-      : { ...options, model, system, messages }
-    const reply = turn.caller?.reply
-    const tagTurn = tag(turn.number)
-    const forward = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>) =>
-      Effect.zipRight(
-        reply === undefined ? Effect.void : reply.offerAll(chunk),
-        Effect.flatMap(Ref.get(s.state), (st) =>
-          st.pubsub === undefined ? Effect.void : PubSub.publishAll(st.pubsub, Chunk.map(chunk, tagTurn)))
-      )
+    const { policies, provider } = s.config
+    const request = yield* requestOf(s, turn)
+    const forward = forwarder(s, turn)
     const answer = (openedAt: number) => {
       const events = Stream.suspend(() => policies === undefined ? provider.stream(request) : policies(provider.stream(request)))
       // every chunk is metered and forwarded; the first one is also timed (time to first token)
@@ -129,7 +99,7 @@ const settle = (
   s: SessionImpl,
   turn: Turn,
   meter: Meter,
-  exit: Exit.Exit<Outcome, LlmError.LlmError>
+  exit: Exit.Exit<Outcome, LlmError.LlmError | SessionError>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const caller = turn.caller
@@ -141,7 +111,7 @@ const settle = (
       const outcome = exit.value
       if (outcome._tag === "Finished") {
         // to the store (if any) and then to memory, or to neither; the caller's stream ends after
-        const written = yield* Effect.either(Durable.commit(s, turn.number, committed(turn.text, outcome.answer), outcome.answer.usage))
+        const written = yield* Effect.either(Durable.commit(s, turn.number, outcome.messages, outcome.usage))
         if (Either.isRight(written)) {
           if (caller !== undefined) yield* caller.reply.end
           yield* publish(s, { _tag: "TurnCommitted", turn: turn.number })
@@ -184,7 +154,7 @@ const settle = (
     }
     if (meter.inputTokens > 0) yield* Metric.incrementBy(metrics.inputTokens, meter.inputTokens)
     if (meter.outputTokens > 0) yield* Metric.incrementBy(metrics.outputTokens, meter.outputTokens)
-    yield* update(s, (st) => ({ ...st, status: "idle", current: undefined }))
+    yield* update(s, (st) => ({ ...st, status: "idle", current: undefined, step: null, runningTools: 0 }))
     if (caller !== undefined) yield* Deferred.succeed(caller.done, undefined)
   })
 
@@ -213,8 +183,16 @@ const processTurn = (s: SessionImpl, turn: Turn, restore: Restore): Effect.Effec
     // ends (finished, failed, cancelled, killed, or the session interrupted),
     // it is interrupted and *awaited* here: its release has run before the
     // turn is settled and before the session goes on.
-    const running = yield* Effect.fork(Effect.interruptible(runTurn(s, turn, meter)))
-    const finished = Effect.map(Fiber.join(running), (answer): Outcome => ({ _tag: "Finished", answer }))
+    const agent = s.config.agent
+    const run: Effect.Effect<Finished, LlmError.LlmError | SessionError> = agent === undefined
+      ? Effect.map(runTurn(s, turn, meter), (answer) => ({
+        _tag: "Finished",
+        messages: committed(turn.text, answer),
+        usage: answer.usage
+      }))
+      : agentTurn(s, turn, meter, agent)
+    const running = yield* Effect.fork(Effect.interruptible(run))
+    const finished: Effect.Effect<Outcome, LlmError.LlmError | SessionError> = Fiber.join(running)
     const exit = yield* Effect.exit(restore(Effect.raceFirst(finished, Deferred.await(cut))))
     yield* Fiber.interrupt(running)
     yield* settle(s, turn, yield* Ref.get(meter), exit)

@@ -42,7 +42,10 @@ const SpawnOptions = Schema.Struct({
   history: Schema.optional(Schema.Array(ChatRequest.Message)),
   nextTurn: Schema.optional(PositiveInt),
   restart: Schema.optional(Restart),
-  idleTimeout: Schema.optional(DurationInput)
+  idleTimeout: Schema.optional(DurationInput),
+  tools: Schema.optional(Schema.Struct({ tools: Schema.Object, definitions: Schema.Array(Schema.Unknown) })),
+  maxSteps: Schema.optional(PositiveInt),
+  toolTimeout: Schema.optional(DurationInput)
 })
 
 const SupervisorOptions = Schema.Struct({

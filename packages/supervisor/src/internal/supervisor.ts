@@ -13,6 +13,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,7 +25,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
-import { Ledger } from "@streamvisor/core"
+import { Ledger, type Toolkit } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type * as Supervisor from "../Supervisor.js"
 import {
@@ -204,14 +205,20 @@ export const make = (
     // The store is asked outside the registry's lock (a database round trip
     // must not hold up other spawns and terminations); `admit` first, so a
     // session that is still running (and may still commit) is never loaded.
-    const spawn = (spawnOptions: Session.SpawnOptions) =>
+    const spawn = <TK extends Toolkit.Any = never>(spawnOptions: Session.SpawnOptions<TK>) =>
       Validation.spawnOptions(spawnOptions).pipe(
         Effect.zipRight(admit(spawnOptions.id)),
         Effect.zipRight(Durable.resolve(spawnOptions, store)),
-        Effect.flatMap((resolved) => register(spawnOptions, resolved))
+        Effect.zipWith(Effect.context<Toolkit.Handlers<TK>>(), (resolved, context) => ({ resolved, context })),
+        Effect.flatMap(({ context, resolved }) =>
+          register(spawnOptions as Session.SpawnOptions<Toolkit.Any>, resolved, context as Context.Context<never>))
       )
 
-    const register = (spawnOptions: Session.SpawnOptions, resolved: Durable.Resolved) =>
+    const register = (
+      spawnOptions: Session.SpawnOptions<Toolkit.Any>,
+      resolved: Durable.Resolved,
+      context: Context.Context<never>
+    ) =>
       Effect.uninterruptible(SynchronizedRef.modifyEffect(registry, (r) =>
         Effect.gen(function*() {
           if (r.state !== "running") return yield* new SupervisorClosed()
@@ -238,7 +245,13 @@ export const make = (
               store,
               policies: spawnOptions.policies,
               restart: spawnOptions.restart ?? defaultRestart,
-              idleTimeout: idle
+              idleTimeout: idle,
+              agent: spawnOptions.tools === undefined ? undefined : {
+                toolkit: spawnOptions.tools,
+                context,
+                maxSteps: spawnOptions.maxSteps,
+                toolTimeout: spawnOptions.toolTimeout
+              }
             },
             link,
             resolved.start

@@ -1,0 +1,266 @@
+/**
+ * Sessions with tools, on the real Ollama adapter over FakeLlmServer: a turn
+ * is the whole agent loop, committed at its end (user, every assistant step,
+ * every tool result, in order) or not at all; cancelling during a tool
+ * interrupts its handler; a turn waiting on its tools holds no stream permit.
+ * After each case the server has no response in flight and the ledger no
+ * live stream (`withSupervisor` checks the ledger, `scenario` the server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { Ledger } from "@streamvisor/core"
+import { Tool, Toolkit } from "@streamvisor/core"
+import { FakeLlmServer, Script } from "@streamvisor/testkit"
+import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { SessionStore, type Supervisor } from "../src/index.js"
+import { infoOf, outcome, waitLive, withSupervisor } from "./support/Harness.js"
+import * as Ollama from "./support/Ollama.js"
+
+let server: FakeLlmServer.Server
+let pool: Ollama.Pool
+
+beforeAll(async () => {
+  server = await FakeLlmServer.start()
+})
+afterAll(async () => {
+  await server.close()
+})
+
+type Body = { readonly model: string; readonly messages: ReadonlyArray<{ readonly role: string; readonly content: string }> }
+
+/**
+ * Model `agent-<tool>`: step 1 calls `<tool>`, the next step (after a tool
+ * result) answers; `agent-fail`: step 1 calls `lookup`, step 2 fails with
+ * HTTP 400. Any other model answers "re: <text>".
+ */
+const script: Script.ScriptFn = (request) => {
+  const body = request.body as Body
+  const last = body.messages[body.messages.length - 1]
+  if (body.model.startsWith("agent-")) {
+    const tool = body.model === "agent-fail" ? "lookup" : body.model.slice("agent-".length)
+    if (last.role === "user") {
+      return Script.make([Script.textEvent("Let me check. "), Script.toolCallEvent({ id: "call_1", name: tool, arguments: { key: "alpha" } })])
+    }
+    if (body.model === "agent-fail") return Script.status(400)
+    return Script.text(["The answer ", "is ", last.content])
+  }
+  return Script.text(["re: ", last.content])
+}
+
+const Lookup = Tool.make("lookup", {
+  description: "Look a key up",
+  parameters: { key: Schema.String },
+  success: Schema.String
+})
+const Slow = Tool.make("slow", {
+  description: "Waits for the test to let it finish",
+  parameters: { key: Schema.String },
+  success: Schema.String
+})
+const tools = Toolkit.make(Lookup, Slow)
+
+interface Probe {
+  readonly started: Deferred.Deferred<void>
+  readonly gate: Deferred.Deferred<void>
+  finalized: number
+}
+
+const makeProbe = Effect.map(Effect.all([Deferred.make<void>(), Deferred.make<void>()]), ([started, gate]): Probe => ({
+  started,
+  gate,
+  finalized: 0
+}))
+
+const handlers = (probe: Probe) =>
+  Toolkit.toLayer(tools, {
+    lookup: ({ key }) => Effect.succeed(`RESULT-${key}`),
+    slow: ({ key }) =>
+      Effect.acquireRelease(Deferred.succeed(probe.started, undefined), () => Effect.sync(() => probe.finalized++)).pipe(
+        Effect.zipRight(Deferred.await(probe.gate)),
+        Effect.as(`SLOW-${key}`),
+        Effect.scoped
+      )
+  }) as Layer.Layer<Toolkit.Handlers<typeof tools>>
+
+/** A scenario on a fresh server state and pool; afterwards nothing in flight, no socket. */
+const scenario = <A, E>(
+  options: Supervisor.Options,
+  body: (supervisor: Supervisor.Supervisor, ledger: Ledger.Service) => Effect.Effect<A, E, any>
+) =>
+  Effect.gen(function*() {
+    server.reset()
+    server.setScript(script)
+    pool = Ollama.pool(server)
+    const result = yield* withSupervisor(options, body).pipe(Effect.onExit(() => Effect.promise(() => pool.agent.close())))
+    yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))
+    expect(server.stats().inflight).toBe(0)
+    yield* Effect.promise(() => server.waitFor((s) => s.open === 0, { timeoutMs: 1_000 }))
+    return result
+  })
+
+const texts = (events: Chunk.Chunk<{ readonly _tag: string; readonly text?: string }>) =>
+  Chunk.toReadonlyArray(events).flatMap((e) => (e._tag === "TextDelta" ? [e.text!] : []))
+
+describe("agent sessions", () => {
+  it.live("a 2-step tool turn commits user, assistant (tool call), tool result, assistant (answer), in order", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      const { value } = yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "a", provider: pool.provider(), model: "agent-lookup", tools, maxSteps: 4 })
+            .pipe(Effect.provide(handlers(probe)))
+          const events = yield* Stream.runCollect(ref.send("what is alpha?"))
+          // every step's provider events, each step ending with its Finish
+          expect(texts(events).join("")).toBe("Let me check. The answer is RESULT-alpha")
+          expect(Chunk.toReadonlyArray(events).filter((e) => e._tag === "Finish").map((e) => e._tag === "Finish" && e.reason))
+            .toEqual(["tool_calls", "stop"])
+          const history = yield* ref.history
+          expect(history.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+          expect(history[0]).toEqual({ role: "user", content: "what is alpha?" })
+          // the assistant step keeps its parts in order: its text, then its tool call
+          expect(history[1]).toMatchObject({
+            role: "assistant",
+            content: [{ type: "text", text: "Let me check. " }, { type: "tool-call", name: "lookup" }]
+          })
+          // the tool result answers that call (Ollama numbers its calls itself)
+          const call = (history[1].content as ReadonlyArray<{ readonly type: string; readonly id?: string }>)[1]
+          expect(history[2]).toMatchObject({ role: "tool", toolCallId: call.id, name: "lookup" })
+          expect(history[3]).toMatchObject({ role: "assistant", content: "The answer is RESULT-alpha" })
+          // the next turn (two steps again) sends the whole committed turn back
+          yield* Stream.runDrain(ref.send("thanks"))
+          expect(server.requests.length).toBe(4)
+          expect((server.requests[2].body as Body).messages.map((m) => m.role))
+            .toEqual(["user", "assistant", "tool", "assistant", "user"])
+          return yield* infoOf(supervisor, "a")
+        }))
+      expect(value).toMatchObject({ turns: 2, status: "idle", step: null, runningTools: 0, liveStreams: 0 })
+    }))
+
+  it.live("a provider failing at step 2 fails the turn and commits nothing", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "f", provider: pool.provider(), model: "agent-fail", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const exit = yield* Effect.exit(Stream.runDrain(ref.send("what is alpha?")))
+          expect(Exit.isFailure(exit)).toBe(true)
+          expect(outcome(exit)).not.toMatch(/^(success|interrupted|die)$/)
+          expect(server.requests.length).toBe(2)
+          expect(yield* ref.history).toEqual([])
+          const info = yield* infoOf(supervisor, "f")
+          expect(info).toMatchObject({ turns: 0, step: null, runningTools: 0, liveStreams: 0, status: "idle" })
+        }))
+    }))
+
+  it.live("cancelling during a tool interrupts its handler (finalizer ran) and commits nothing", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "c", provider: pool.provider(), model: "agent-slow", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const fiber = yield* Effect.fork(Stream.runDrain(ref.send("go slow")))
+          yield* Deferred.await(probe.started)
+          yield* waitLive(Effect.map(infoOf(supervisor, "c"), (i) => i.runningTools === 1), "the tool is running")
+          expect(yield* infoOf(supervisor, "c")).toMatchObject({ step: 1, runningTools: 1, liveStreams: 0, currentTurn: 1 })
+          yield* Fiber.interrupt(fiber)
+          // the caller's finalizer returns once the turn has settled: the handler's finalizer has run
+          expect(probe.finalized).toBe(1)
+          expect(yield* ref.history).toEqual([])
+          expect(yield* infoOf(supervisor, "c")).toMatchObject({ turns: 0, currentTurn: null, step: null, runningTools: 0 })
+        }))
+    }))
+
+  it.live("a turn waiting on its tools holds no stream permit: another session streams meanwhile", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({ maxConcurrentStreams: 1 }, (supervisor) =>
+        Effect.gen(function*() {
+          const agent = yield* supervisor.spawn({ id: "slow", provider: pool.provider(), model: "agent-slow", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const plain = yield* supervisor.spawn({ id: "plain", provider: pool.provider(), model: "plain" })
+          const first = yield* Effect.fork(Stream.runCollect(agent.send("go slow")))
+          yield* Deferred.await(probe.started)
+          expect((yield* supervisor.snapshot).liveStreams).toBe(0)
+          // with the only permit held by the waiting turn, this would never end
+          const answer = yield* Stream.runCollect(plain.send("meanwhile"))
+          expect(texts(answer).join("")).toBe("re: meanwhile")
+          expect(yield* Fiber.poll(first)).toEqual(Option.none())
+          yield* Deferred.succeed(probe.gate, undefined)
+          const events = yield* Fiber.join(first)
+          expect(texts(events).join("")).toBe("Let me check. The answer is SLOW-alpha")
+          expect((yield* agent.history).map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+          expect(probe.finalized).toBe(1)
+        }))
+    }))
+
+  it.live("with a store: the whole turn is written at its end; a crash during a tool writes nothing and is never replayed", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      const store = yield* SessionStore.makeMemory
+      yield* scenario({ store }, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "d", provider: pool.provider(), model: "agent-slow", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const fiber = yield* Effect.fork(Stream.runDrain(ref.send("go slow")))
+          yield* Deferred.await(probe.started)
+          yield* ref.crash()
+          expect(outcome(yield* Fiber.await(fiber))).toBe("SessionCrashed")
+          expect(probe.finalized).toBe(1)
+          yield* waitLive(Effect.map(ref.info, (i) => i.restarts === 1 && i.status === "idle"), "restarted")
+          // the restarted session did not replay the turn: no new request, no tool run
+          expect(server.requests.length).toBe(1)
+          expect(yield* ref.history).toEqual([])
+          expect(Option.map(yield* store.load("d"), (st) => st.lastTurn)).toEqual(Option.some(0))
+
+          yield* Deferred.succeed(probe.gate, undefined)
+          yield* Stream.runDrain(ref.send("again"))
+          const stored = yield* store.load("d")
+          const turns = Option.getOrThrow(stored).turns
+          expect(turns.map((t) => t.turn)).toEqual([2])
+          expect(turns[0].messages.map((m) => (m as { readonly role: string }).role))
+            .toEqual(["user", "assistant", "tool", "assistant"])
+          expect(yield* ref.history).toEqual(yield* SessionStore.history(Option.getOrThrow(stored)))
+        }))
+    }))
+
+  it.live("spawn refuses a maxSteps that is not a positive integer, and tools that are no toolkit", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const zero = yield* Effect.exit(
+            supervisor.spawn({ provider: pool.provider(), model: "agent-lookup", tools, maxSteps: 0 }).pipe(Effect.provide(handlers(probe)))
+          )
+          expect(outcome(zero)).toBe("InvalidOptions")
+          const notAToolkit = yield* Effect.exit(
+            supervisor.spawn({ provider: pool.provider(), model: "m", tools: "lookup" as unknown as typeof tools })
+              .pipe(Effect.provide(handlers(probe)))
+          )
+          expect(outcome(notAToolkit)).toBe("InvalidOptions")
+          expect((yield* supervisor.snapshot).sessions).toEqual([])
+        }))
+    }))
+
+  it.live("tell: subscribers see every step's events, then TurnCommitted", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "t", provider: pool.provider(), model: "agent-lookup", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          // subscribed before the tell (a scoped subscription, held until the scenario's scope closes)
+          const queue = yield* ref.events
+          expect(yield* ref.tell("what is beta?")).toBe(1)
+          const seen = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.takeUntil(
+            Stream.fromQueue(queue),
+            (event) => event._tag === "TurnCommitted" || event._tag === "TurnFailed"
+          )))
+          expect(seen[0]).toEqual({ _tag: "TurnStarted", turn: 1, text: "what is beta?" })
+          expect(seen.at(-1)).toEqual({ _tag: "TurnCommitted", turn: 1 })
+          const finishes = seen.flatMap((e) => e._tag === "TurnEvent" && e.event._tag === "Finish" ? [e.event.reason] : [])
+          expect(finishes).toEqual(["tool_calls", "stop"])
+          expect((yield* ref.history).map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+        }))
+    }))
+})

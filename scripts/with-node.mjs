@@ -46,9 +46,18 @@ const addons = () => {
 const nodeGyp = path.join(path.dirname(fs.realpathSync(process.execPath)), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js")
 const built = (dir) => path.join(dir, "build", "Release", "better_sqlite3.node")
 
+/**
+ * Replace a file by a copy, unlinking it first: pnpm hard-links installed files to its store
+ * (and so to every other checkout), and writing through the link would change them all.
+ */
+const replace = (target, source) => {
+  fs.rmSync(target, { force: true })
+  fs.copyFileSync(source, target)
+}
+
 const swaps = []
 const restore = () => {
-  for (const { target, backup } of swaps) fs.copyFileSync(backup, target)
+  for (const { target, backup } of swaps) replace(target, backup)
 }
 
 let status = 1
@@ -70,11 +79,19 @@ try {
       const scratch = fs.mkdtempSync(path.join(root, "node_modules", ".cache", "streamvisor-native-build-"))
       try {
         fs.cpSync(dir, scratch, { recursive: true, dereference: true, filter: (src) => !src.includes(`${path.sep}build${path.sep}`) })
+        // node-gyp lets `npm_config_*` variables override its flags, and `npm run` exports this
+        // machine's `nodedir` (the installing Node's headers): set it to the target's.
         const result = spawnSync(process.execPath, [nodeGyp, "rebuild", "--release", `--nodedir=${nodeDir}`], {
           cwd: scratch,
+          env: { ...process.env, npm_config_nodedir: nodeDir },
           stdio: ["ignore", "ignore", "inherit"]
         })
         if (result.status !== 0) throw new Error(`with-node: node-gyp failed for ${name} on Node ${version}`)
+        // Prove it is the target's ABI before caching it (a wrong build fails here, not in the suite).
+        const check = spawnSync(nodeBinary, ["-e", `process.dlopen({ exports: {} }, ${JSON.stringify(built(scratch))})`], {
+          stdio: ["ignore", "ignore", "inherit"]
+        })
+        if (check.status !== 0) throw new Error(`with-node: the ${name} built for Node ${version} does not load there`)
         fs.mkdirSync(cache, { recursive: true })
         fs.copyFileSync(built(scratch), cached)
       } finally {
@@ -83,7 +100,7 @@ try {
       console.log(`with-node: built in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     }
     swaps.push({ target, backup })
-    fs.copyFileSync(cached, target)
+    replace(target, cached)
   }
   const run = spawnSync(nodeBinary, command, { cwd: root, stdio: "inherit" })
   status = run.status ?? 1

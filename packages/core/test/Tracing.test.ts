@@ -45,4 +45,35 @@ describe("tracing", () => {
       })
       expect(span!.status._tag).toBe("Ended")
     }))
+
+  it.effect("under an exporting tracer, spans the adapter's stream opens are children of the chat span", () =>
+    Effect.gen(function*() {
+      const provider = Provider.make({
+        name: "example",
+        stream: () =>
+          Stream.fromEffect(Effect.withSpan(Effect.succeed(StreamEvent.finish("stop", "end_turn")), "http.client POST"))
+      })
+      const { spans } = yield* capturingSpans(Stream.runDrain(provider.stream(ChatRequest.user("model-x", "hello"))))
+      const chat = spans.find((s) => s.name === "chat model-x")
+      const http = spans.find((s) => s.name === "http.client POST")
+      expect(chat).toBeDefined()
+      expect(http?.parent._tag === "Some" && http.parent.value).toBe(chat)
+    }))
+
+  it("a request that fails validation opens no span and no connection", async () => {
+    let opened = 0
+    const provider = Provider.make({
+      name: "example",
+      stream: () => {
+        opened++
+        return Stream.make(StreamEvent.finish("stop", "end_turn"))
+      }
+    })
+    const { result, spans } = await Effect.runPromise(
+      capturingSpans(Effect.either(Stream.runDrain(provider.stream({ model: "", messages: [] }))))
+    )
+    expect(result).toMatchObject({ _tag: "Left", left: { _tag: "InvalidRequest" } })
+    expect(spans.filter((s) => s.name.startsWith("chat"))).toEqual([])
+    expect(opened).toBe(0)
+  })
 })

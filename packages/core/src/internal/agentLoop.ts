@@ -10,17 +10,22 @@
  *
  * @internal
  */
-import type * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as AgentEvent from "../AgentEvent.js"
-import type * as ChatRequest from "../ChatRequest.js"
-import type { LlmError } from "../LlmError.js"
+import * as ChatRequest from "../ChatRequest.js"
+import { InvalidRequest, type LlmError } from "../LlmError.js"
 import * as Provider from "../Provider.js"
 import type * as StreamEvent from "../StreamEvent.js"
 import type { ToolError, ToolTimeout } from "../ToolError.js"
+import { Collector } from "./Collector.js"
 import { execute, type Executed, type RunnableTool } from "./toolCall.js"
+import { trust } from "./Trusted.js"
 
 /** What a stop condition sees of a finished step. @internal */
 export interface StepResult {
@@ -40,6 +45,31 @@ export interface LoopOptions {
 
 type Events = Stream.Stream<AgentEvent.AgentEvent, LlmError | ToolError | ToolTimeout>
 
+const decodeMessage = Schema.decodeUnknownEither(ChatRequest.Message, { errors: "all", onExcessProperty: "error" })
+
+/**
+ * The turn's messages so far, each appended one checked on its way in: a
+ * step's request is the decoded first request with these as its history, so
+ * it is trusted (`Trusted.ts`) and not decoded whole again at every step.
+ */
+const appendChecked = (
+  provider: string,
+  appended: Array<ChatRequest.Message>,
+  messages: ReadonlyArray<ChatRequest.Message>
+): InvalidRequest | undefined => {
+  for (const message of messages) {
+    const decoded = decodeMessage(message)
+    if (Either.isLeft(decoded)) {
+      return new InvalidRequest({
+        provider,
+        message: `${provider}: the turn produced an invalid message:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+      })
+    }
+    appended.push(decoded.right)
+  }
+  return undefined
+}
+
 /** @internal */
 export const loop = (
   provider: Provider.Provider,
@@ -47,88 +77,110 @@ export const loop = (
   tools: ReadonlyArray<RunnableTool>,
   options: LoopOptions
 ): Events =>
-  Stream.suspend(() => {
-    const byName = new Map(tools.map((tool) => [tool.name, tool]))
-    const definitions = [...(request.tools ?? []), ...tools.map((tool) => tool.definition)]
-    const appended: Array<ChatRequest.Message> = []
-    const steps: Array<StepResult> = []
-    let inputTokens = 0
-    let outputTokens = 0
+  Stream.unwrap(Effect.map(
+    ChatRequest.decode(provider.name, { ...request, tools: [...(request.tools ?? []), ...tools.map((tool) => tool.definition)] }),
+    (base) => {
+      const byName = new Map(tools.map((tool) => [tool.name, tool]))
+      const appended: Array<ChatRequest.Message> = []
+      const steps: Array<StepResult> = []
+      let inputTokens = 0
+      let outputTokens = 0
+      // The step to stream next; undefined once the turn has ended.
+      let next: number | undefined = 1
 
-    const turnEnd = (reason: AgentEvent.TurnEndReason): AgentEvent.TurnEnd => ({
-      _tag: "TurnEnd",
-      reason,
-      steps: steps.length,
-      text: steps.at(-1)?.generation.text ?? "",
-      messages: appended.slice(),
-      usage: { inputTokens, outputTokens }
-    })
-
-    const stepFinish = (n: number, generation: Provider.Generation): AgentEvent.StepFinish => {
-      const usage = generation.usage
-      return usage === undefined
-        ? { _tag: "StepFinish", step: n, finish: generation.finish.reason, toolCalls: generation.toolCalls.length }
-        : {
-          _tag: "StepFinish",
-          step: n,
-          finish: generation.finish.reason,
-          toolCalls: generation.toolCalls.length,
-          usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens }
+      const turnEnd = (reason: AgentEvent.TurnEndReason): AgentEvent.TurnEnd => {
+        next = undefined
+        return {
+          _tag: "TurnEnd",
+          reason,
+          steps: steps.length,
+          text: steps.at(-1)?.generation.text ?? "",
+          messages: appended.slice(),
+          usage: { inputTokens, outputTokens }
         }
-    }
+      }
 
-    const step = (n: number): Events => {
-      // The step's events, kept by chunk (no copy per event) to fold into a
-      // Generation once the stream has ended. Tapped after the policies, so
-      // only what reached the consumer counts (a retried attempt does not).
-      const chunks: Array<Chunk.Chunk<StreamEvent.StreamEvent>> = []
-      const model = options.policies(
-        provider.stream({ ...request, tools: definitions, messages: [...request.messages, ...appended] })
-      ).pipe(Stream.mapChunks((chunk) => {
-        chunks.push(chunk)
-        return chunk
-      }))
-      const after: Events = Stream.unwrap(Effect.map(
-        Effect.suspend(() => Provider.collect(provider.name, Stream.fromChunks(...chunks))),
-        (generation) => {
-          chunks.length = 0
+      const stepFinish = (n: number, generation: Provider.Generation): AgentEvent.StepFinish => {
+        const usage = generation.usage
+        return usage === undefined
+          ? { _tag: "StepFinish", step: n, finish: generation.finish.reason, toolCalls: generation.toolCalls.length }
+          : {
+            _tag: "StepFinish",
+            step: n,
+            finish: generation.finish.reason,
+            toolCalls: generation.toolCalls.length,
+            usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens }
+          }
+      }
+
+      /** After the tools of step `n`: its `StepFinish`, then the end, or nothing (the next step follows). */
+      const finished = (n: number, generation: Provider.Generation): ReadonlyArray<AgentEvent.AgentEvent> => {
+        const finish = stepFinish(n, generation)
+        if (options.stopWhen.some((condition) => condition(steps))) return [finish, turnEnd("stop_condition")]
+        if (n >= options.maxSteps) return [finish, turnEnd("max_steps")]
+        next = n + 1
+        return [finish]
+      }
+
+      const step = (n: number): Events => {
+        // The step's events are folded as they pass (after the policies, so
+        // only what reached the consumer counts: a retried attempt does not).
+        const collector = new Collector()
+        const stepRequest = trust({ ...base, messages: n === 1 ? base.messages : [...base.messages, ...appended] })
+        const model = options.policies(provider.stream(stepRequest)).pipe(Stream.mapChunks((chunk) => {
+          collector.add(chunk)
+          return chunk
+        }))
+        const after: Events = Stream.unwrap(Effect.map(Effect.suspend(() => collector.result(provider.name)), (generation) => {
           if (generation.usage !== undefined) {
             inputTokens += generation.usage.inputTokens
             outputTokens += generation.usage.outputTokens
           }
-          appended.push(...Provider.toMessages(generation))
+          const invalid = appendChecked(provider.name, appended, Provider.toMessages(generation))
+          if (invalid !== undefined) return Stream.fail(invalid)
           const calls = generation.toolCalls
           if (calls.length === 0) {
             steps.push({ step: n, generation, toolResults: [] })
             return Stream.make(stepFinish(n, generation), turnEnd("finished"))
           }
           const results: Array<Executed | undefined> = new Array(calls.length)
-          const run = Stream.fromIterable(calls.map((call, index) => ({ call, index }))).pipe(
-            Stream.mapEffect(({ call, index }) =>
-              Effect.map(execute(byName, call, n, { timeout: options.toolTimeout }), (executed) => {
-                results[index] = executed
-                return executed.event
-              }), { concurrency: options.concurrency, unordered: true })
+          const run = (call: ChatRequest.ToolCall, index: number) =>
+            Effect.map(execute(byName, call, n, { timeout: options.toolTimeout }), (executed) => {
+              results[index] = executed
+              return executed.event
+            })
+          // One call (the common case) runs without the concurrent machinery.
+          const ran: Events = calls.length === 1
+            ? Stream.fromEffect(run(calls[0]!, 0))
+            : Stream.fromIterable(calls.map((call, index) => ({ call, index }))).pipe(
+              Stream.mapEffect(({ call, index }) => run(call, index), { concurrency: options.concurrency, unordered: true })
+            )
+          return Stream.concat(
+            ran,
+            Stream.suspend(() => {
+              // Results go back in the order of the calls, whatever order they ended in.
+              const done = results as Array<Executed>
+              const invalidResult = appendChecked(provider.name, appended, done.map((executed) => executed.message))
+              if (invalidResult !== undefined) return Stream.fail(invalidResult)
+              steps.push({ step: n, generation, toolResults: done.map((executed) => executed.event) })
+              return Stream.fromIterable(finished(n, generation))
+            })
           )
-          const next: Events = Stream.suspend(() => {
-            // Results go back in the order of the calls, whatever order they ended in.
-            const done = results as Array<Executed>
-            for (const executed of done) appended.push(executed.message)
-            steps.push({ step: n, generation, toolResults: done.map((executed) => executed.event) })
-            const finished = Stream.make(stepFinish(n, generation))
-            if (options.stopWhen.some((condition) => condition(steps))) {
-              return Stream.concat(finished, Stream.make(turnEnd("stop_condition")))
-            }
-            if (n >= options.maxSteps) return Stream.concat(finished, Stream.make(turnEnd("max_steps")))
-            return Stream.concat(finished, step(n + 1))
-          })
-          return Stream.concat(run, next)
-        }
-      ))
-      return Stream.make<[AgentEvent.AgentEvent]>({ _tag: "StepStart", step: n }).pipe(
-        Stream.concat(model),
-        Stream.concat(after)
-      )
+        }))
+        return Stream.make<[AgentEvent.AgentEvent]>({ _tag: "StepStart", step: n }).pipe(
+          Stream.concat(model),
+          Stream.concat(after)
+        )
+      }
+
+      // Steps run one after another at one depth: each step's stream (and
+      // its provider connection) is closed before the next is pulled.
+      const numbers = Stream.repeatEffectOption(Effect.suspend(() => {
+        const n = next
+        if (n === undefined) return Effect.fail(Option.none())
+        next = undefined
+        return Effect.succeed(n)
+      }))
+      return Stream.flatMap(numbers, step)
     }
-    return step(1)
-  })
+  ))

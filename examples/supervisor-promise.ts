@@ -2,7 +2,9 @@
  * The supervisor without Effect: `@streamvisor/supervisor/promise`. Sessions
  * are plain objects, `send` is an `AsyncIterable` (`break` or an
  * `AbortSignal` cancels the turn and releases its connection), errors are
- * thrown as typed errors, and `await using` shuts the supervisor down.
+ * thrown as typed errors, a session given `tools` (`async execute`) runs agent
+ * turns whose steps `sendAgent` iterates, and `await using` shuts the
+ * supervisor down.
  *
  *   node --import tsx examples/supervisor-promise.ts
  *   ANTHROPIC_API_KEY=sk-… node --import tsx examples/supervisor-promise.ts --live   # the real API
@@ -53,8 +55,39 @@ runMainAsync(async (backend) => {
       console.log(`4. ${(error as { _tag: string })._tag}: ${(error as Error).message}`)
     }
 
+    // 5. an agent session: tools with `async execute(args, { signal })`; `sendAgent` iterates the steps
+    if (!live) {
+      backend.server.enqueue(
+        Script.make([Script.toolCallEvent({ name: "local_time", arguments: { city: "Paris" } })]),
+        Script.text(["It is ", "09:30 ", "in Paris."])
+      )
+    }
+    const agent = await sup.spawn({
+      id: "clock",
+      provider: backend.provider("anthropic"),
+      model: backend.model("anthropic"),
+      maxSteps: 3,
+      toolTimeout: "5 seconds",
+      tools: {
+        local_time: {
+          description: "The local time in a city",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+          execute: async ({ city }: { city: string }) => (live ? new Date().toISOString() : `09:30 in ${city}`)
+        }
+      }
+    })
+    console.log("5. an agent session: What time is it in Paris?")
+    for await (const event of agent.sendAgent("What time is it in Paris?")) {
+      if (event._tag === "StepStart") process.stdout.write(`   step ${event.step}: `)
+      if (event._tag === "TextDelta") process.stdout.write(event.text)
+      if (event._tag === "ToolResult") process.stdout.write(`${event.name} → ${JSON.stringify(event.result)} (${event.outcome})`)
+      if (event._tag === "StepFinish") process.stdout.write("\n")
+      if (event._tag === "TurnEnd") console.log(`   turn ended (${event.reason}) after ${event.steps} steps`)
+    }
+    console.log(`   history: ${(await agent.history()).length} messages`)
+
     const snapshot = await sup.snapshot()
-    console.log(`5. snapshot: ${snapshot.sessions.length} session(s), ${snapshot.liveStreams} live stream(s)`)
+    console.log(`6. snapshot: ${snapshot.sessions.length} session(s), ${snapshot.liveStreams} live stream(s)`)
     report = await sup.close() // `await using` would close it here too; close() returns the report
   }
   console.log(`shutdown report: ${report.sessionsStopped} session(s) stopped, ${report.streamsLive} stream(s) live`)

@@ -117,13 +117,17 @@ describe.concurrent("examples (smoke)", { timeout: 120_000 }, () => {
     ])
   })
 
-  it("supervisor-promise.ts: the supervisor without Effect — send, break, abort, typed error, close", async () => {
+  it("supervisor-promise.ts: the supervisor without Effect — send, break, abort, typed error, an agent session, close", async () => {
     expectClean(await run("examples/supervisor-promise.ts"), [
       "1. Hello from the fake anthropic server!",
       "2. broke out after 5 events; live streams: 0; history: 2 messages",
       "3. aborted: stopped by the user; live streams: 0",
       "4. InvalidMessage: session alice: invalid message: the text is empty",
-      "shutdown report: 1 session(s) stopped, 0 stream(s) live"
+      '   step 1: local_time → "09:30 in Paris" (success)',
+      "   step 2: It is 09:30 in Paris.",
+      "   turn ended (finished) after 2 steps",
+      "   history: 4 messages",
+      "shutdown report: 2 session(s) stopped, 0 stream(s) live"
     ])
   })
 
@@ -183,6 +187,20 @@ describe.concurrent("examples (smoke)", { timeout: 120_000 }, () => {
       "turn ended (finished) after 3 steps; 5 messages to commit: assistant, tool, assistant, tool, assistant",
       "[approval] finalizer ran: the wait was released",
       "turn cancelled; live streams now: 0"
+    ])
+  })
+
+  it("agent-session.ts: the same agent under a supervisor: sendAgent's steps, turns committed, one cancelled during a tool", async () => {
+    expectClean(await run("examples/agent-session.ts"), [
+      '← lookup_city: success {"city":"Paris","country":"France","population":2102650}',
+      "← calculator: success 1044500",
+      "turn ended (finished) after 3 steps; 5 messages to commit: assistant, tool, assistant, tool, assistant",
+      "committed: history holds 6 messages; ledger: opened 3, released 3, live 0",
+      "committed: history holds 12 messages; ledger: opened 6, released 6, live 0",
+      "this turn's first request carried turn 1 (its tool results and answer)",
+      "while waiting: step 1, 1 tool running, 0 stream open",
+      "[approval] finalizer ran: the wait was released",
+      "turn cancelled; history unchanged (12 messages); ledger: opened 7, released 7, live 0"
     ])
   })
 

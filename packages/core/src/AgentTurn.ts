@@ -49,7 +49,6 @@ import * as Stream from "effect/Stream"
 import type * as AgentEvent from "./AgentEvent.js"
 import type * as ChatRequest from "./ChatRequest.js"
 import { loop, type LoopOptions, type StepResult as LoopStepResult } from "./internal/agentLoop.js"
-import type { RunnableTool } from "./internal/toolCall.js"
 import { Disconnected, InvalidRequest, type LlmError } from "./LlmError.js"
 import type * as Provider from "./Provider.js"
 import type * as StreamEvent from "./StreamEvent.js"
@@ -151,19 +150,6 @@ export const stream = <TK extends Toolkit.Any>(
       (tools, valid) => loop(provider, request, tools, valid)
     )
   )
-
-/**
- * The same turn over tools that are already runnable (the promise facade's).
- *
- * @internal
- */
-export const streamRunnable = (
-  provider: Provider.Provider,
-  request: ChatRequest.Input,
-  tools: ReadonlyArray<RunnableTool>,
-  options: Options = {}
-): Stream.Stream<AgentEvent.AgentEvent, AgentError> =>
-  Stream.unwrap(Effect.map(loopOptions(provider.name, options), (valid) => loop(provider, request, tools, valid)))
 
 /**
  * Run a turn to its end and return its `TurnEnd`: the messages to commit, the

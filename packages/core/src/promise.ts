@@ -30,8 +30,21 @@ export type { LlmError } from "./LlmError.js"
 /** Whether a value thrown by the iterator is an `LlmError`. @since 0.2.0 @category guards */
 export { isLlmError } from "./LlmError.js"
 export type { StreamEvent } from "./StreamEvent.js"
-/** Agent turns without Effect: tools with `async execute(args, { signal })` (see `streamAgent`). @since 0.3.0 */
-export { type AgentEvent, type AgentEventIterator, type PromiseTool, streamAgent, type StreamAgentOptions } from "./internal/promiseAgent.js"
+/**
+ * Agent turns without Effect: tools with `async execute(args, { signal })` (see `streamAgent`), and
+ * `promiseToolkit`, the same tools as a `Toolkit` and its handlers for Effect code (a supervised session).
+ *
+ * @since 0.3.0
+ */
+export {
+  type AgentEvent,
+  type AgentEventIterator,
+  type PromiseTool,
+  promiseToolkit,
+  type PromiseToolkit,
+  streamAgent,
+  type StreamAgentOptions
+} from "./internal/promiseAgent.js"
 
 /**
  * @since 0.1.0

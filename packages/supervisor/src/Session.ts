@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
-import type { Provider, Toolkit } from "@streamvisor/core"
+import type { AgentEvent, Provider, Toolkit } from "@streamvisor/core"
 import { type InvalidMessage, SessionError, type SessionStopped } from "./SessionError.js"
 
 /**
@@ -331,6 +331,15 @@ export interface SessionRef extends Pipeable {
    */
   readonly send: (text: string) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
   /**
+   * Ask, as `send`, and stream the turn's whole `AgentEvent`s: each step's
+   * `StepStart`, provider events, `ToolResult`s (outcome, `durationMs`) and
+   * `StepFinish`, then `TurnEnd` with the messages committed after the
+   * user's. A session without tools answers in one step (`TurnEnd` reason
+   * `"finished"`). Cancelling, errors and the end are `send`'s; leaving after
+   * `TurnEnd` lets the turn commit. Subscribers still see provider events only.
+   */
+  readonly sendAgent: (text: string) => Stream.Stream<AgentEvent.AgentEvent, LlmError.LlmError | SessionError>
+  /**
    * Tell: enqueue `text` and return its turn number at once; the answer goes
    * to `events` subscribers. Fails with `InvalidMessage` unless `text` is a
    * non-empty string (`send`'s stream fails the same way, before enqueuing).
@@ -387,6 +396,29 @@ export const send: {
   (text: string): (self: SessionRef) => Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
   (self: SessionRef, text: string): Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
 } = dual(2, (self: SessionRef, text: string) => self.send(text))
+
+/**
+ * Ask a session and stream the turn's agent events (see {@link SessionRef.sendAgent}).
+ *
+ * @example
+ * ```ts
+ * import { Session } from "@streamvisor/supervisor"
+ * import { Effect, Stream, pipe } from "effect"
+ *
+ * declare const ref: Session.SessionRef
+ * const steps = pipe(
+ *   ref,
+ *   Session.sendAgent("What is 2 + 40?"),
+ *   Stream.runForEach((event) => event._tag === "StepStart" ? Effect.log(`step ${event.step}`) : Effect.void)
+ * )
+ * ```
+ *
+ * @since 0.3.0
+ */
+export const sendAgent: {
+  (text: string): (self: SessionRef) => Stream.Stream<AgentEvent.AgentEvent, LlmError.LlmError | SessionError>
+  (self: SessionRef, text: string): Stream.Stream<AgentEvent.AgentEvent, LlmError.LlmError | SessionError>
+} = dual(2, (self: SessionRef, text: string) => self.sendAgent(text))
 
 /**
  * Tell a session (fire and forget); succeeds with the turn's number.

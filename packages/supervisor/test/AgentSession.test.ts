@@ -3,15 +3,16 @@
  * is the whole agent loop, committed at its end (user, every assistant step,
  * every tool result, in order) or not at all; cancelling during a tool
  * interrupts its handler; a turn waiting on its tools holds no stream permit.
- * After each case the server has no response in flight and the ledger no
- * live stream (`withSupervisor` checks the ledger, `scenario` the server).
+ * `sendAgent` streams the turn's whole agent events (a session without tools:
+ * one step) with `send`'s cancellation. After each case the server has no
+ * response in flight and the ledger no live stream (`withSupervisor` checks the ledger, `scenario` the server).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Ledger } from "@streamvisor/core"
-import { Tool, Toolkit } from "@streamvisor/core"
+import { AgentEvent, Tool, Toolkit } from "@streamvisor/core"
 import { FakeLlmServer, Script } from "@streamvisor/testkit"
 import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
-import { SessionStore, type Supervisor } from "../src/index.js"
+import { Session, SessionStore, type Supervisor } from "../src/index.js"
 import { infoOf, outcome, waitLive, withSupervisor } from "./support/Harness.js"
 import * as Ollama from "./support/Ollama.js"
 
@@ -30,11 +31,19 @@ type Body = { readonly model: string; readonly messages: ReadonlyArray<{ readonl
 /**
  * Model `agent-<tool>`: step 1 calls `<tool>`, the next step (after a tool
  * result) answers; `agent-fail`: step 1 calls `lookup`, step 2 fails with
- * HTTP 400. Any other model answers "re: <text>".
+ * HTTP 400; `chain`: steps 1 and 2 call `lookup` (alpha, then beta), step 3
+ * answers. Any other model answers "re: <text>".
  */
 const script: Script.ScriptFn = (request) => {
   const body = request.body as Body
   const last = body.messages[body.messages.length - 1]
+  if (body.model === "chain") {
+    // three steps: look alpha up, then beta, then answer with both
+    const results = body.messages.filter((m) => m.role === "tool").map((m) => m.content)
+    if (last.role === "tool" && results.length >= 2) return Script.text(["Both: ", results.join(" and ")])
+    const key = results.length === 0 ? "alpha" : "beta"
+    return Script.make([Script.textEvent(`Looking ${key} up. `), Script.toolCallEvent({ id: `call_${key}`, name: "lookup", arguments: { key } })])
+  }
   if (body.model.startsWith("agent-")) {
     const tool = body.model === "agent-fail" ? "lookup" : body.model.slice("agent-".length)
     if (last.role === "user") {
@@ -261,6 +270,130 @@ describe("agent sessions", () => {
           const finishes = seen.flatMap((e) => e._tag === "TurnEvent" && e.event._tag === "Finish" ? [e.event.reason] : [])
           expect(finishes).toEqual(["tool_calls", "stop"])
           expect((yield* ref.history).map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+        }))
+    }))
+})
+
+/** The tags of events, with a step number for StepStart/StepFinish, and provider deltas dropped. */
+const frames = (events: Chunk.Chunk<AgentEvent.AgentEvent>) =>
+  Chunk.toReadonlyArray(events).flatMap((e) => {
+    switch (e._tag) {
+      case "StepStart":
+        return [`StepStart ${e.step}`]
+      case "StepFinish":
+        return [`StepFinish ${e.step} ${e.finish} ${e.toolCalls}`]
+      case "ToolResult":
+        return [`ToolResult ${e.step} ${e.name} ${e.outcome}`]
+      case "Finish":
+        return [`Finish ${e.reason}`]
+      case "TurnEnd":
+        return [`TurnEnd ${e.reason} ${e.steps}`]
+      default:
+        return []
+    }
+  })
+
+describe("sendAgent", () => {
+  it.live("a 3-step turn streams every step's frame, tool results and TurnEnd; the turn is committed; subscribers see provider events only", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "s3", provider: pool.provider(), model: "chain", tools, maxSteps: 5 })
+            .pipe(Effect.provide(handlers(probe)))
+          const queue = yield* ref.events
+          const events = yield* Stream.runCollect(Session.sendAgent(ref, "alpha and beta?"))
+          expect(frames(events)).toEqual([
+            "StepStart 1",
+            "Finish tool_calls",
+            "ToolResult 1 lookup success",
+            "StepFinish 1 tool_calls 1",
+            "StepStart 2",
+            "Finish tool_calls",
+            "ToolResult 2 lookup success",
+            "StepFinish 2 tool_calls 1",
+            "StepStart 3",
+            "Finish stop",
+            "StepFinish 3 stop 0",
+            "TurnEnd finished 3"
+          ])
+          expect(texts(events).join("")).toBe("Looking alpha up. Looking beta up. Both: RESULT-alpha and RESULT-beta")
+          const results = Chunk.toReadonlyArray(events).flatMap((e) => (e._tag === "ToolResult" ? [e] : []))
+          expect(results.map((r) => r.result)).toEqual(["RESULT-alpha", "RESULT-beta"])
+          for (const r of results) expect(r.durationMs).toBeGreaterThanOrEqual(0)
+          const end = Chunk.unsafeLast(events)
+          expect(end._tag).toBe("TurnEnd")
+          // what TurnEnd says the turn appended is what history holds after the user's message
+          const history = yield* ref.history
+          expect(history.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant", "tool", "assistant"])
+          expect(history.slice(1)).toEqual(end._tag === "TurnEnd" ? end.messages : [])
+          expect(server.requests.length).toBe(3)
+          // subscribers are unchanged: TurnStarted, provider events, TurnCommitted
+          const seen = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.takeUntil(
+            Stream.fromQueue(queue),
+            (event) => event._tag === "TurnCommitted" || event._tag === "TurnFailed"
+          )))
+          expect(seen[0]).toEqual({ _tag: "TurnStarted", turn: 1, text: "alpha and beta?" })
+          expect(seen.at(-1)).toEqual({ _tag: "TurnCommitted", turn: 1 })
+          expect(seen.slice(1, -1).every((e) => e._tag === "TurnEvent")).toBe(true)
+          expect(seen.flatMap((e) => e._tag === "TurnEvent" && e.event._tag === "Finish" ? [e.event.reason] : []))
+            .toEqual(["tool_calls", "tool_calls", "stop"])
+        }))
+    }))
+
+  it.live("a session without tools answers in one step; a consumer stopping at TurnEnd finds the turn committed", () =>
+    Effect.gen(function*() {
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "p1", provider: pool.provider(), model: "plain" })
+          const events = yield* Stream.runCollect(Stream.takeUntil(ref.sendAgent("hello"), AgentEvent.isTurnEnd))
+          expect(frames(events)).toEqual(["StepStart 1", "Finish stop", "StepFinish 1 stop 0", "TurnEnd finished 1"])
+          const end = Chunk.unsafeLast(events)
+          expect(end).toMatchObject({ _tag: "TurnEnd", text: "re: hello", messages: [{ role: "assistant", content: "re: hello" }] })
+          expect(yield* ref.history).toEqual([{ role: "user", content: "hello" }, { role: "assistant", content: "re: hello" }])
+          // `send` on the same session still streams provider events only
+          const plain = yield* Stream.runCollect(ref.send("again"))
+          expect(Chunk.toReadonlyArray(plain).some((e) => (e as AgentEvent.AgentEvent)._tag === "StepStart")).toBe(false)
+          expect(texts(plain).join("")).toBe("re: again")
+          expect((yield* ref.history).length).toBe(4)
+        }))
+    }))
+
+  it.live("cancelled during a tool: the handler's finalizer ran, history unchanged, nothing in flight, ledger live 0", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor, ledger) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "sc", provider: pool.provider(), model: "agent-slow", tools })
+            .pipe(Effect.provide(handlers(probe)))
+          const seen: Array<string> = []
+          const fiber = yield* Effect.fork(Stream.runForEach(ref.sendAgent("go slow"), (e) => Effect.sync(() => seen.push(e._tag))))
+          yield* Deferred.await(probe.started)
+          yield* Fiber.interrupt(fiber)
+          // the consumer's finalizer returned once the turn settled: handler interrupted, stream released
+          expect(probe.finalized).toBe(1)
+          expect(seen).toContain("StepStart")
+          expect(seen).not.toContain("StepFinish")
+          expect(yield* ref.history).toEqual([])
+          expect(yield* infoOf(supervisor, "sc")).toMatchObject({ turns: 0, currentTurn: null, step: null, runningTools: 0, liveStreams: 0 })
+          expect(ledger.snapshot().live).toEqual([])
+          yield* Effect.promise(() => server.waitFor((s) => s.inflight === 0, { timeoutMs: 1_000 }))
+          expect(server.requests.length).toBe(1)
+        }))
+    }))
+
+  it.live("a tool past toolTimeout fails the stream with ToolTimeout; nothing committed", () =>
+    Effect.gen(function*() {
+      const probe = yield* makeProbe
+      yield* scenario({}, (supervisor) =>
+        Effect.gen(function*() {
+          const ref = yield* supervisor.spawn({ id: "st", provider: pool.provider(), model: "agent-slow", tools, toolTimeout: "20 millis" })
+            .pipe(Effect.provide(handlers(probe)))
+          const exit = yield* Effect.exit(Stream.runDrain(ref.sendAgent("go slow")))
+          expect(outcome(exit)).toBe("ToolTimeout")
+          expect(probe.finalized).toBe(1)
+          expect(yield* ref.history).toEqual([])
+          expect(yield* infoOf(supervisor, "st")).toMatchObject({ turns: 0, status: "idle", liveStreams: 0 })
         }))
     }))
 })

@@ -3,17 +3,18 @@
  * over tools with `async execute(args, { signal })` and hands its events out
  * through `streamText`'s iterator, so `break`, `return()`, the `AbortSignal`
  * and the garbage-collection backstop behave exactly as there — and cancelling
- * aborts the `signal` of every `execute` still running.
+ * aborts the `signal` of every `execute` still running. `promiseToolkit` is
+ * the one conversion of such tools to a `Toolkit` and its handlers, shared by
+ * `streamAgent` and the supervisor's promise face.
  *
  * Exported from `@streamvisor/core/promise`.
  *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import type { AgentEvent } from "../AgentEvent.js"
 import * as AgentTurn from "../AgentTurn.js"
 import type { Input as ChatRequestInput } from "../ChatRequest.js"
@@ -24,9 +25,8 @@ import type { Provider } from "../Provider.js"
 import { retry, type RetryOptions } from "../Retry.js"
 import type { StreamEvent } from "../StreamEvent.js"
 import { timeouts, type TimeoutsOptions } from "../Timeouts.js"
-import type { FailureMode } from "../Tool.js"
-import { fromSchema } from "./JsonSchema.js"
-import type { RunnableTool } from "./toolCall.js"
+import * as Tool from "../Tool.js"
+import * as Toolkit from "../Toolkit.js"
 
 export type { AgentEvent } from "../AgentEvent.js"
 
@@ -46,7 +46,7 @@ export interface PromiseTool<A = any> {
   readonly description?: string | undefined
   readonly parameters?: Schema.Schema<A, any, never> | Readonly<Record<string, unknown>> | undefined
   readonly execute: (args: A, options: { readonly signal: AbortSignal }) => unknown
-  readonly failureMode?: FailureMode | undefined
+  readonly failureMode?: Tool.FailureMode | undefined
 }
 
 /**
@@ -85,33 +85,89 @@ export interface AgentEventIterator extends AsyncIterableIterator<AgentEvent> {
   return(): Promise<IteratorResult<AgentEvent, undefined>>
 }
 
+/**
+ * A set of `PromiseTool`s in Effect's form: the `Toolkit` the model is shown
+ * and the `Context` holding its handlers (each runs `execute`, its `signal`
+ * aborting when the handler is interrupted: the turn cancelled, the tool
+ * timed out, a supervised session crashed or stopped). Provide `handlers`
+ * wherever a turn over `toolkit` runs, e.g. around a supervisor's `spawn`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface PromiseToolkit {
+  readonly toolkit: Toolkit.Toolkit<Record<string, Tool.Any>>
+  readonly handlers: Context.Context<Toolkit.Handlers<Toolkit.Toolkit<Record<string, Tool.Any>>>>
+}
+
 const message = (thrown: unknown): string => (thrown instanceof Error ? thrown.message : String(thrown))
 
-const runnable = (name: string, tool: PromiseTool): RunnableTool => {
+const NO_PARAMETERS = { type: "object", properties: {} }
+
+/**
+ * The tool's definition: with a Schema, `Tool.make`'s (arguments decoded with
+ * it); with a JSON Schema or none, that JSON Schema shown to the model and the
+ * arguments passed on as the model sent them (`Schema.Unknown`).
+ */
+const toTool = (name: string, tool: PromiseTool): Tool.Any => {
   const parameters = tool.parameters
-  const schema = parameters !== undefined && Schema.isSchema(parameters)
-    ? parameters as Schema.Schema<unknown, unknown>
-    : undefined
-  const json = schema !== undefined
-    ? fromSchema(schema)
-    : (parameters as Record<string, unknown> | undefined) ?? { type: "object", properties: {} }
-  const decode = schema === undefined ? undefined : Schema.decodeUnknownEither(schema, { errors: "all" })
+  const options = { description: tool.description, success: Schema.Unknown, failure: Schema.Unknown, failureMode: tool.failureMode }
+  if (parameters !== undefined && Schema.isSchema(parameters)) {
+    return Tool.make(name, { ...options, parameters: parameters as Schema.Schema<unknown, unknown> })
+  }
+  const made = Tool.make(name, { ...options, parameters: Schema.Unknown })
+  const json = (parameters as Record<string, unknown> | undefined) ?? NO_PARAMETERS
+  const definition = tool.description === undefined
+    ? { name, parameters: json }
+    : { name, description: tool.description, parameters: json }
+  return Object.assign(Object.create(Object.getPrototypeOf(made)), made, { definition })
+}
+
+/**
+ * Turn `PromiseTool`s into a `Toolkit` and the `Context` of its handlers (see
+ * {@link PromiseToolkit}): what `streamAgent` runs, and what the supervisor's
+ * promise face gives a session spawned with `tools`. What `execute` returns
+ * is the tool's success (sent to the model as JSON, a string as it is); what
+ * it throws, its failure (the thrown error's message).
+ *
+ * @example
+ * ```ts
+ * import { AgentTurn, type Provider } from "@streamvisor/core"
+ * import { promiseToolkit } from "@streamvisor/core/promise"
+ * import { Stream } from "effect"
+ *
+ * declare const claude: Provider.Provider
+ * const { handlers, toolkit } = promiseToolkit({
+ *   add: {
+ *     parameters: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } } },
+ *     execute: async ({ a, b }: { a: number; b: number }) => a + b
+ *   }
+ * })
+ * const turn = AgentTurn.stream(claude, { model: "claude-sonnet-4-5", messages: [{ role: "user", content: "2+40?" }] }, toolkit)
+ *   .pipe(Stream.provideSomeContext(handlers))
+ * ```
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const promiseToolkit = (tools: Readonly<Record<string, PromiseTool>>): PromiseToolkit => {
+  const made: Array<Tool.Any> = []
+  let handlers: Context.Context<never> = Context.empty()
+  for (const [name, tool] of Object.entries(tools)) {
+    const definition = toTool(name, tool)
+    made.push(definition)
+    const service: Tool.HandlerService = {
+      handle: (args) =>
+        Effect.tryPromise({
+          try: async (signal) => await tool.execute(args, { signal }),
+          catch: message
+        })
+    }
+    handlers = Context.add(handlers, Tool.handlerTag(definition), service) as Context.Context<never>
+  }
   return {
-    name,
-    definition: tool.description === undefined
-      ? { name, parameters: json }
-      : { name, description: tool.description, parameters: json },
-    failureMode: tool.failureMode ?? "result",
-    decode: decode === undefined
-      ? Either.right
-      : (args) => Either.mapLeft(decode(args), (error) => ParseResult.TreeFormatter.formatErrorSync(error)),
-    handle: (args) =>
-      Effect.tryPromise({
-        try: async (signal) => await tool.execute(args, { signal }),
-        catch: message
-      }),
-    encodeSuccess: Either.right,
-    encodeFailure: Either.right
+    toolkit: Toolkit.make(...made) as Toolkit.Toolkit<Record<string, Tool.Any>>,
+    handlers: handlers as PromiseToolkit["handlers"]
   }
 }
 
@@ -152,20 +208,20 @@ export const streamAgent = (
   request: ChatRequestInput,
   options: StreamAgentOptions
 ): AgentEventIterator => {
-  const tools = Object.entries(options.tools).map(([name, tool]) => runnable(name, tool))
+  const { handlers, toolkit } = promiseToolkit(options.tools)
   const policies = (events: Stream.Stream<StreamEvent, LlmError>) => {
     let out = events
     if (options.timeouts !== undefined) out = timeouts({ provider: provider.name, ...options.timeouts })(out)
     if (options.retry !== undefined) out = retry(options.retry)(out)
     return out
   }
-  const turn = AgentTurn.streamRunnable(provider, request, tools, {
+  const turn = AgentTurn.stream(provider, request, toolkit, {
     maxSteps: options.maxSteps,
     stopWhen: options.stopWhen,
     concurrency: options.concurrency,
     toolTimeout: options.toolTimeout,
     policies
-  })
+  }).pipe(Stream.provideSomeContext(handlers))
   // `streamText`'s iterator, over the turn: a provider whose one stream is the
   // turn. Its events are a superset of `StreamEvent`; the iterator only passes
   // them on.

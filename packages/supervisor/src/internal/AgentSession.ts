@@ -6,8 +6,9 @@
  * step's stream and nothing else), so a turn waiting on its tools holds none.
  *
  * The caller of `send` and the `events` subscribers see every step's provider
- * events (each step ending with its own `Finish`); the turn's progress (step,
- * running tools) is in the session's `Info`. The messages the turn appended
+ * events (each step ending with its own `Finish`), the caller of `sendAgent`
+ * every `AgentEvent`; the turn's progress (step, running tools) is in the
+ * session's `Info`. The messages the turn appended
  * arrive once, in `TurnEnd`, and are committed with the user's message by the
  * turn loop — or nothing is.
  *
@@ -49,16 +50,22 @@ export const requestOf = (s: SessionImpl, turn: Turn): Effect.Effect<ChatRequest
     return system === undefined ? { ...options, model, messages } : { ...options, model, system, messages }
   })
 
-/** Forward provider events to the turn's caller (if any) and the session's subscribers. */
+/**
+ * Forward a chunk of the turn: `events` to a `sendAgent` caller, its provider
+ * events (`provided`, the same chunk in a turn without tools) to a `send`
+ * caller and to the session's subscribers.
+ */
 export const forwarder = (s: SessionImpl, turn: Turn) => {
-  const reply = turn.caller?.reply
+  const caller = turn.caller
   const tagTurn = (event: StreamEvent.StreamEvent): Session.Event => ({ _tag: "TurnEvent", turn: turn.number, event })
-  return (chunk: Chunk.Chunk<StreamEvent.StreamEvent>): Effect.Effect<void> =>
-    Effect.zipRight(
-      reply === undefined ? Effect.void : reply.offerAll(chunk),
-      Effect.flatMap(Ref.get(s.state), (st) =>
-        st.pubsub === undefined ? Effect.void : PubSub.publishAll(st.pubsub, Chunk.map(chunk, tagTurn)))
+  return (events: Chunk.Chunk<AgentEvent.AgentEvent>, provided: Chunk.Chunk<StreamEvent.StreamEvent>): Effect.Effect<void> => {
+    const mine = caller === undefined ? undefined : caller.agent ? events : provided
+    return Effect.zipRight(
+      mine === undefined || Chunk.isEmpty(mine) ? Effect.void : caller!.reply.offerAll(mine),
+      Chunk.isEmpty(provided) ? Effect.void : Effect.flatMap(Ref.get(s.state), (st) =>
+        st.pubsub === undefined ? Effect.void : PubSub.publishAll(st.pubsub, Chunk.map(provided, tagTurn)))
     )
+  }
 }
 
 /**
@@ -162,7 +169,8 @@ export const agentTurn = (
           outputTokens: m.outputTokens + output
         })),
         apply === undefined ? Effect.void : update(s, (st) => ({ ...st, ...apply(st) })),
-        provided.length === 0 ? Effect.void : forward(Chunk.unsafeFromArray(provided))
+        // a chunk of provider events only (the usual one: deltas) is passed on as it is
+        forward(chunk, provided.length === chunk.length ? chunk as Chunk.Chunk<StreamEvent.StreamEvent> : Chunk.unsafeFromArray(provided))
       ], { discard: true })
     })
     const last = end as AgentEvent.TurnEnd | undefined

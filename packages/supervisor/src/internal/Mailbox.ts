@@ -13,7 +13,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
-import type { LlmError, StreamEvent } from "@streamvisor/core"
+import type { AgentEvent, LlmError } from "@streamvisor/core"
 import { type SessionError, SessionStopped } from "../SessionError.js"
 import { publish, type SessionImpl, type State, type StopReason } from "./SessionState.js"
 
@@ -34,11 +34,14 @@ export const REPLY_CAPACITY = 1024
  *   returns only after the connection is closed.
  */
 export interface Caller {
-  readonly reply: Mailbox.Mailbox<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
+  /** The turn's events for the caller: only provider events for `send`, every `AgentEvent` for `sendAgent`. */
+  readonly reply: Mailbox.Mailbox<AgentEvent.AgentEvent, LlmError.LlmError | SessionError>
+  /** Asked with `sendAgent`: offered the turn's steps, tool results and end, not only its provider events. */
+  readonly agent: boolean
   readonly claim: Deferred.Deferred<boolean>
   readonly cut: Deferred.Deferred<TurnCut>
   readonly done: Deferred.Deferred<void>
-  /** Set by the consumer when it has read the `Finish` event. */
+  /** Set by the consumer when it has read the end of the answer: the `Finish` (`send`) or the `TurnEnd` (`sendAgent`). */
   sawFinish: boolean
 }
 
@@ -59,13 +62,14 @@ export class Turn {
   ) {}
 }
 
-/** A caller's half of a turn, made before the turn is enqueued. */
-export const makeCaller: Effect.Effect<Caller> = Effect.all({
-  reply: Mailbox.make<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>(REPLY_CAPACITY),
-  claim: Deferred.make<boolean>(),
-  cut: Deferred.make<TurnCut>(),
-  done: Deferred.make<void>()
-}).pipe(Effect.map((parts): Caller => ({ ...parts, sawFinish: false })))
+/** A caller's half of a turn (of `sendAgent` when `agent`), made before the turn is enqueued. */
+export const makeCaller = (agent: boolean): Effect.Effect<Caller> =>
+  Effect.all({
+    reply: Mailbox.make<AgentEvent.AgentEvent, LlmError.LlmError | SessionError>(REPLY_CAPACITY),
+    claim: Deferred.make<boolean>(),
+    cut: Deferred.make<TurnCut>(),
+    done: Deferred.make<void>()
+  }).pipe(Effect.map((parts): Caller => ({ ...parts, agent, sawFinish: false })))
 
 /**
  * What a caller does when its stream ends or is interrupted: nothing more if

@@ -15,7 +15,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Ref from "effect/Ref"
-import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import type { AgentEvent, ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import type * as Session from "../Session.js"
 import type { InvalidMessage, SessionError, SessionStopped } from "../SessionError.js"
 import { enqueue, leave, makeCaller } from "./Mailbox.js"
@@ -24,16 +24,41 @@ import { stop } from "./StopDeadline.js"
 import { messageText } from "./Validation.js"
 
 /**
- * Whether a chunk ends the turn's answer: its `Finish`. In an agent turn a
- * step that ends with tool calls is followed by more steps, so its `Finish`
- * does not end the turn (a caller who leaves after it cuts the turn).
+ * Whether a chunk ends the turn's answer: for `sendAgent` its `TurnEnd`; for
+ * `send` its `Finish`. In an agent turn a step that ends with tool calls is
+ * followed by more steps, so its `Finish` does not end the turn (a caller who
+ * leaves after it cuts the turn).
  */
-const isFinishChunk = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>, agent: boolean): boolean => {
+const isEndChunk = (chunk: Chunk.Chunk<AgentEvent.AgentEvent>, agentSession: boolean, agentCaller: boolean): boolean => {
   const last = Chunk.last(chunk)
-  return Option.isSome(last) && last.value._tag === "Finish" && !(agent && last.value.reason === "tool_calls")
+  if (Option.isNone(last)) return false
+  if (agentCaller) return last.value._tag === "TurnEnd"
+  return last.value._tag === "Finish" && !(agentSession && last.value.reason === "tool_calls")
 }
 
 const DEFAULT_DEFECT = "Session.crash"
+
+/**
+ * Enqueue `text` when the stream is run and stream what the session offers
+ * the caller; leaving (end, failure, interruption) cancels the turn unless
+ * its end was read.
+ */
+const ask = (
+  s: SessionState.SessionImpl,
+  text: string,
+  agent: boolean
+): Stream.Stream<AgentEvent.AgentEvent, LlmError.LlmError | SessionError> =>
+  Stream.unwrapScoped(
+    Effect.gen(function*() {
+      const valid = yield* messageText(s.config.id, text)
+      const caller = yield* makeCaller(agent)
+      yield* Effect.acquireRelease(enqueue(s, valid, caller), () => leave(caller))
+      return Stream.mapChunks(Mailbox.toStream(caller.reply), (chunk) => {
+        if (isEndChunk(chunk, s.config.agent !== undefined, agent)) caller.sawFinish = true
+        return chunk
+      })
+    })
+  )
 
 /**
  * A session's handle. Methods live on the prototype (an idle session should
@@ -45,18 +70,11 @@ class SessionRefImpl implements Session.SessionRef {
     return this.s.config.id
   }
   send(text: string): Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError> {
-    const s = this.s
-    return Stream.unwrapScoped(
-      Effect.gen(function*() {
-        const valid = yield* messageText(s.config.id, text)
-        const caller = yield* makeCaller
-        yield* Effect.acquireRelease(enqueue(s, valid, caller), () => leave(caller))
-        return Stream.mapChunks(Mailbox.toStream(caller.reply), (chunk) => {
-          if (isFinishChunk(chunk, s.config.agent !== undefined)) caller.sawFinish = true
-          return chunk
-        })
-      })
-    )
+    // a caller that is not `agent` is offered the provider's events only
+    return ask(this.s, text, false) as Stream.Stream<StreamEvent.StreamEvent, LlmError.LlmError | SessionError>
+  }
+  sendAgent(text: string): Stream.Stream<AgentEvent.AgentEvent, LlmError.LlmError | SessionError> {
+    return ask(this.s, text, true)
   }
   tell(text: string): Effect.Effect<number, SessionStopped | InvalidMessage> {
     const s = this.s

@@ -21,7 +21,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import type { ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
+import type { AgentEvent, ChatRequest, LlmError, StreamEvent } from "@streamvisor/core"
 import { Provider } from "@streamvisor/core"
 import { type SessionError, SessionCrashed, SessionStopped } from "../SessionError.js"
 import * as Durable from "./Durable.js"
@@ -72,9 +72,9 @@ const runTurn = (
       // every chunk is metered and forwarded; the first one is also timed (time to first token)
       const observe = (chunk: Chunk.Chunk<StreamEvent.StreamEvent>) =>
         Effect.flatMap(Ref.getAndUpdate(meter, (m) => read(m, chunk)), (before) =>
-          before.started ? forward(chunk) : Effect.zipRight(
+          before.started ? forward(chunk, chunk) : Effect.zipRight(
             Effect.flatMap(Clock.currentTimeMillis, (now) => Metric.update(s.link.metrics.timeToFirstToken, now - openedAt)),
-            forward(chunk)
+            forward(chunk, chunk)
           ))
       return Provider.collect(provider.name, Stream.mapChunksEffect(events, (chunk) => Effect.as(observe(chunk), chunk)))
     }
@@ -90,6 +90,43 @@ const committed = (userText: string, answer: Provider.Generation): readonly [Cha
     ? { role: "assistant", content: answer.text }
     : { role: "assistant", content: answer.text, toolCalls: answer.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) }
 ]
+
+/**
+ * A turn of a session without tools: one provider stream. Its caller, if it
+ * asked with `sendAgent`, sees it as an agent turn of one step: `StepStart`
+ * before the request, the provider's events, then (the stream released)
+ * `StepFinish` and `TurnEnd` with the message the turn commits.
+ */
+const plainTurn = (s: SessionImpl, turn: Turn, meter: Ref.Ref<Meter>): Effect.Effect<Finished, LlmError.LlmError> => {
+  const finished = (answer: Provider.Generation): Finished => ({
+    _tag: "Finished",
+    messages: committed(turn.text, answer),
+    usage: answer.usage
+  })
+  const reply = turn.caller?.agent === true ? turn.caller.reply : undefined
+  if (reply === undefined) return Effect.map(runTurn(s, turn, meter), finished)
+  return Effect.gen(function*() {
+    yield* reply.offer({ _tag: "StepStart", step: 1 })
+    const answer = yield* runTurn(s, turn, meter)
+    const done = finished(answer)
+    const usage = answer.usage === undefined
+      ? undefined
+      : { inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens }
+    const stepFinish: AgentEvent.StepFinish = { _tag: "StepFinish", step: 1, finish: answer.finish.reason, toolCalls: answer.toolCalls.length }
+    yield* reply.offerAll([
+      usage === undefined ? stepFinish : { ...stepFinish, usage },
+      {
+        _tag: "TurnEnd",
+        reason: "finished",
+        steps: 1,
+        text: answer.text,
+        messages: done.messages.slice(1),
+        usage: usage ?? { inputTokens: 0, outputTokens: 0 }
+      }
+    ])
+    return done
+  })
+}
 
 /**
  * Settle a turn after it ran (or was cut): commit history on success, tell the
@@ -185,11 +222,7 @@ const processTurn = (s: SessionImpl, turn: Turn, restore: Restore): Effect.Effec
     // turn is settled and before the session goes on.
     const agent = s.config.agent
     const run: Effect.Effect<Finished, LlmError.LlmError | SessionError> = agent === undefined
-      ? Effect.map(runTurn(s, turn, meter), (answer) => ({
-        _tag: "Finished",
-        messages: committed(turn.text, answer),
-        usage: answer.usage
-      }))
+      ? plainTurn(s, turn, meter)
       : agentTurn(s, turn, meter, agent)
     const running = yield* Effect.fork(Effect.interruptible(run))
     const finished: Effect.Effect<Outcome, LlmError.LlmError | SessionError> = Fiber.join(running)

@@ -48,6 +48,19 @@ const SpawnOptions = Schema.Struct({
   toolTimeout: Schema.optional(DurationInput)
 })
 
+/** What the promise face's `spawn` checks of its `tools` (core's `PromiseTool`s) before turning them into a toolkit. */
+const PromiseTools = Schema.Struct({
+  tools: Schema.optional(Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({
+      description: Schema.optional(Schema.String),
+      parameters: Schema.optional(Schema.Object),
+      execute: Fn,
+      failureMode: Schema.optional(Schema.Literal("result", "error"))
+    })
+  }))
+})
+
 const SupervisorOptions = Schema.Struct({
   name: Schema.optional(Schema.String),
   maxConcurrentStreams: Schema.optional(Schema.Union(PositiveInt, Schema.Literal(Number.POSITIVE_INFINITY))),
@@ -71,6 +84,13 @@ const check = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
 /** Refuse `spawn` options a session could not run with. */
 export const spawnOptions = (input: unknown): Effect.Effect<void, InvalidOptions> =>
   Either.match(check(SpawnOptions, input), {
+    onLeft: (issue) => Effect.fail(new InvalidOptions({ operation: "spawn", issue })),
+    onRight: () => Effect.void
+  })
+
+/** Refuse the promise face's `spawn` options whose `tools` are not `PromiseTool`s by name. */
+export const promiseTools = (input: unknown): Effect.Effect<void, InvalidOptions> =>
+  Either.match(check(PromiseTools, input), {
     onLeft: (issue) => Effect.fail(new InvalidOptions({ operation: "spawn", issue })),
     onRight: () => Effect.void
   })

@@ -101,7 +101,7 @@ const permitted = (s: SessionImpl) =>
 /**
  * Run one agent turn to its `TurnEnd`, forwarding provider events, keeping
  * the session's step and running tools up to date, and metering usage by
- * step. Fails with a step's `LlmError`, a `ToolError` / `ToolTimeout`, or
+ * step (a step cut midway counts what its last `Usage` reported). Fails with a step's `LlmError`, a `ToolError` / `ToolTimeout`, or
  * `Disconnected` if the turn ended without `TurnEnd`.
  */
 export const agentTurn = (
@@ -122,15 +122,21 @@ export const agentTurn = (
     let end: AgentEvent.TurnEnd | undefined = undefined
     // tool calls the model made in the step in flight; they run once its Finish is in
     let calls = 0
+    // Tokens of the steps finished, and the last `Usage` of the step in flight:
+    // a step cut midway (cancelled, failed, crashed) is billed for what it reported.
+    let doneIn = 0
+    let doneOut = 0
+    let stepIn = 0
+    let stepOut = 0
     yield* Stream.runForEachChunk(events, (chunk) => {
       const provided: Array<StreamEvent.StreamEvent> = []
       let progress: ((st: { step: number | null; runningTools: number }) => { step: number | null; runningTools: number }) | undefined
-      let input = 0
-      let output = 0
       for (const event of chunk) {
         switch (event._tag) {
           case "StepStart": {
             calls = 0
+            stepIn = 0
+            stepOut = 0
             const step = event.step
             progress = () => ({ step, runningTools: 0 })
             break
@@ -144,14 +150,20 @@ export const agentTurn = (
             break
           }
           case "StepFinish":
-            input += event.usage?.inputTokens ?? 0
-            output += event.usage?.outputTokens ?? 0
+            doneIn += event.usage?.inputTokens ?? stepIn
+            doneOut += event.usage?.outputTokens ?? stepOut
+            stepIn = 0
+            stepOut = 0
             break
           case "TurnEnd":
             end = event
             break
           default: {
             if (event._tag === "ToolCallEnd") calls++
+            else if (event._tag === "Usage") {
+              stepIn = event.inputTokens
+              stepOut = event.outputTokens
+            }
             if (event._tag === "Finish") {
               const running = calls
               const before = progress
@@ -163,11 +175,7 @@ export const agentTurn = (
       }
       const apply = progress
       return Effect.all([
-        Ref.update(meter, (m) => ({
-          started: true,
-          inputTokens: m.inputTokens + input,
-          outputTokens: m.outputTokens + output
-        })),
+        Ref.set(meter, { started: true, inputTokens: doneIn + stepIn, outputTokens: doneOut + stepOut }),
         apply === undefined ? Effect.void : update(s, (st) => ({ ...st, ...apply(st) })),
         // a chunk of provider events only (the usual one: deltas) is passed on as it is
         forward(chunk, provided.length === chunk.length ? chunk as Chunk.Chunk<StreamEvent.StreamEvent> : Chunk.unsafeFromArray(provided))

@@ -11,7 +11,7 @@
 import { Tool, Toolkit } from "@streamvisor/core"
 import { Script } from "@streamvisor/testkit"
 import type { FakeLlmServer } from "@streamvisor/testkit"
-import { Effect, type Layer, Schema } from "effect"
+import { Duration, Effect, type Layer, Schema } from "effect"
 import { answerDeltas, argumentsOf, callId, type Outcome, parse, stepText, toolName } from "./AgentPlan.js"
 import { fromOllama, problem, type WireMessage } from "./Conversation.js"
 
@@ -45,6 +45,12 @@ export const unreleased = (probe: Probe, tag?: string): Array<string> =>
     (tag === undefined || key.startsWith(`${tag}.`)) && (probe.releases.get(key) ?? 0) < probe.starts.get(key)!
   ).sort()
 
+/**
+ * A few milliseconds, different from call to call of a step (the key's last
+ * digits), so parallel calls end in another order than they were made.
+ */
+const lag = (key: string) => Effect.sleep(Duration.millis((key.charCodeAt(key.length - 1) * 7) % 5))
+
 /** Run `body` between a recorded start and a recorded finalizer (`acquireRelease`). */
 const tracked = <A, E>(probe: Probe, key: string, body: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.acquireRelease(Effect.sync(() => bump(probe.starts, key)), () => Effect.sync(() => bump(probe.releases, key))).pipe(
@@ -54,8 +60,8 @@ const tracked = <A, E>(probe: Probe, key: string, body: Effect.Effect<A, E>): Ef
 
 export const handlers = (probe: Probe): Layer.Layer<Toolkit.Handlers<typeof tools>> =>
   Toolkit.toLayer(tools, {
-    succeed: ({ key }) => tracked(probe, key, Effect.succeed(`ok:${key}`)),
-    fail: ({ key }) => tracked(probe, key, Effect.fail({ reason: `no:${key}` })),
+    succeed: ({ key }) => tracked(probe, key, Effect.as(lag(key), `ok:${key}`)),
+    fail: ({ key }) => tracked(probe, key, Effect.zipRight(lag(key), Effect.fail({ reason: `no:${key}` }))),
     defect: ({ key }) => tracked(probe, key, Effect.die(new Error(`defect:${key}`))),
     timeout: ({ key }) => tracked(probe, key, Effect.never),
     hang: ({ key }) => tracked(probe, key, Effect.never)

@@ -83,7 +83,8 @@ export const problem = (lines: ReadonlyArray<Line>, maxSteps: number, open: bool
           return `#${i}: call ${j} (${call.name}) of #${i - j - 1} is not answered`
         }
         if (result.name !== call.name || (call.id !== undefined && result.id !== undefined && result.id !== call.id)) {
-          return `#${i}: the result for ${result.id ?? ""} ${result.name} answers call ${j}, ${call.id ?? ""} ${call.name}`
+          const was = `${result.id ?? "?"} (${result.name})`
+          return `#${i}: call ${j}, ${call.id ?? "?"} (${call.name}), of #${i - j - 1} is answered by the result for ${was}`
         }
         i++
       }

@@ -22,7 +22,7 @@ export const MAX_STEPS = 3
  */
 export type Mode = "send" | "tell" | "end" | "leave" | "crash"
 
-
+/** What a caller's stream must end with: success, the error's tag, or interrupted. */
 export type Expected =
   | "success"
   | "ServerError"
@@ -39,6 +39,7 @@ export interface Caller {
   unreleased: ReadonlyArray<string> | undefined
 }
 
+/** A turn the model knows of, from the moment it was accepted. */
 export interface ModelTurn {
   readonly number: number
   readonly text: string
@@ -53,6 +54,7 @@ export interface ModelTurn {
   result: Result | undefined
 }
 
+/** A session as the model sees it: its status, kept history, queue (head first) and crashes. */
 export interface ModelSession {
   readonly id: string
   readonly ref: Session.SessionRef
@@ -66,6 +68,7 @@ export interface ModelSession {
   crashes: number
 }
 
+/** The whole model of one run. */
 export interface Model {
   readonly restart: "transient" | "temporary"
   readonly maxRestarts: number
@@ -82,18 +85,22 @@ export interface Model {
 }
 
 
+/** How a blocked head is stuck. */
 export type Block = Extract<Result, { _tag: "Block" }>
 
+/** The turn has settled: its caller (if any) must see `expected`, checked by the next `agree`. */
 export const settle = (model: Model, turn: ModelTurn, expected: Expected) => {
   if (turn.caller !== undefined) model.pending.push({ turn, expected })
 }
 
+/** Not restarted: failed, its queued turns refused. */
 export const fail = (model: Model, s: ModelSession) => {
   s.status = "failed"
   for (const turn of s.queue) if (!turn.cancelled) settle(model, turn, "SessionStopped")
   s.queue = []
 }
 
+/** A crash: restarted (its queue kept) unless temporary or past its restart intensity. */
 export const crash = (model: Model, s: ModelSession) => {
   s.crashes++
   if (model.restart === "temporary" || s.crashes > model.maxRestarts) fail(model, s)
@@ -137,6 +144,7 @@ export const blockOf = (s: ModelSession): Block | undefined => {
   return head === undefined ? undefined : simulate(head.text, MAX_STEPS, head.cut) as Block
 }
 
+/** Stopped: its queued turns (the head too) are refused with `SessionStopped`. */
 export const stopModel = (model: Model, s: ModelSession) => {
   if (s.status !== "running") return
   for (const turn of s.queue) if (!turn.cancelled) settle(model, turn, "SessionStopped")
@@ -144,6 +152,7 @@ export const stopModel = (model: Model, s: ModelSession) => {
   s.status = "stopped"
 }
 
+/** The session's `Info` as the model expects it (`status` undefined: not checked, a turn running its tools). */
 export const expectedInfo = (model: Model, s: ModelSession) => {
   const running = s.status === "running"
   const block = blockOf(s)

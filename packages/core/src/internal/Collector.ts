@@ -92,13 +92,11 @@ export class Collector {
     }
   }
 
-  /** The generation so far; `Disconnected` if no `Finish` came. */
-  result(provider: string): Effect.Effect<Generation, Disconnected> {
+  /** The generation, once its `Finish` came; `undefined` before. */
+  generation(): Generation | undefined {
     const finish = this.finish
-    if (finish === undefined) {
-      return Effect.fail(new Disconnected({ provider, message: `${provider}: stream ended without a finish` }))
-    }
-    return Effect.succeed({
+    if (finish === undefined) return undefined
+    return {
       text: this.text,
       reasoning: this.reasoning,
       toolCalls: this.toolCalls,
@@ -106,9 +104,19 @@ export class Collector {
       finish,
       parts: partsOf(this.marks, this.text, this.reasoning, this.toolCalls),
       metadata: this.metadata ?? []
-    })
+    }
+  }
+
+  /** The generation; `Disconnected` if no `Finish` came. */
+  result(provider: string): Effect.Effect<Generation, Disconnected> {
+    const generation = this.generation()
+    return generation === undefined ? Effect.fail(disconnected(provider)) : Effect.succeed(generation)
   }
 }
+
+/** A stream that ended without its `Finish`. @internal */
+export const disconnected = (provider: string): Disconnected =>
+  new Disconnected({ provider, message: `${provider}: stream ended without a finish` })
 
 const partsOf = (
   marks: ReadonlyArray<Mark>,

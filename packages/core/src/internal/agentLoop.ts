@@ -12,10 +12,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as AgentEvent from "../AgentEvent.js"
 import * as ChatRequest from "../ChatRequest.js"
@@ -23,7 +20,7 @@ import { InvalidRequest, type LlmError } from "../LlmError.js"
 import * as Provider from "../Provider.js"
 import type * as StreamEvent from "../StreamEvent.js"
 import type { ToolError, ToolTimeout } from "../ToolError.js"
-import { Collector } from "./Collector.js"
+import { Collector, disconnected } from "./Collector.js"
 import { execute, type Executed, type RunnableTool } from "./toolCall.js"
 import { trust } from "./Trusted.js"
 
@@ -45,12 +42,13 @@ export interface LoopOptions {
 
 type Events = Stream.Stream<AgentEvent.AgentEvent, LlmError | ToolError | ToolTimeout>
 
-const decodeMessage = Schema.decodeUnknownEither(ChatRequest.Message, { errors: "all", onExcessProperty: "error" })
-
 /**
- * The turn's messages so far, each appended one checked on its way in: a
- * step's request is the decoded first request with these as its history, so
- * it is trusted (`Trusted.ts`) and not decoded whole again at every step.
+ * Append the messages a step produced, checked for what the request schema
+ * demands beyond their types: a step's request is the decoded first request
+ * with these as its history, so it is trusted (`Trusted.ts`) and not decoded
+ * whole again at every step. Assistant messages are built by `toMessages`
+ * from typed events; a tool result must name a call (a provider or a custom
+ * adapter may leave an id empty), which the schema requires.
  */
 const appendChecked = (
   provider: string,
@@ -58,17 +56,18 @@ const appendChecked = (
   messages: ReadonlyArray<ChatRequest.Message>
 ): InvalidRequest | undefined => {
   for (const message of messages) {
-    const decoded = decodeMessage(message)
-    if (Either.isLeft(decoded)) {
+    if (message.role === "tool" && !(isNamed(message.toolCallId) && isNamed(message.name))) {
       return new InvalidRequest({
         provider,
-        message: `${provider}: the turn produced an invalid message:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+        message: `${provider}: a tool call has no id or name (id ${JSON.stringify(message.toolCallId)}, name ${JSON.stringify(message.name)}); its result cannot be sent back`
       })
     }
-    appended.push(decoded.right)
+    appended.push(message)
   }
   return undefined
 }
+
+const isNamed = (value: unknown): boolean => typeof value === "string" && value.length > 0
 
 /** @internal */
 export const loop = (
@@ -131,7 +130,9 @@ export const loop = (
           collector.add(chunk)
           return chunk
         }))
-        const after: Events = Stream.unwrap(Effect.map(Effect.suspend(() => collector.result(provider.name)), (generation) => {
+        const after: Events = Stream.suspend(() => {
+          const generation = collector.generation()
+          if (generation === undefined) return Stream.fail(disconnected(provider.name))
           if (generation.usage !== undefined) {
             inputTokens += generation.usage.inputTokens
             outputTokens += generation.usage.outputTokens
@@ -166,7 +167,7 @@ export const loop = (
               return Stream.fromIterable(finished(n, generation))
             })
           )
-        }))
+        })
         return Stream.make<[AgentEvent.AgentEvent]>({ _tag: "StepStart", step: n }).pipe(
           Stream.concat(model),
           Stream.concat(after)

@@ -42,6 +42,8 @@ export type Restart = "permanent" | "transient" | "temporary"
  * - `idle`: waiting for a message.
  * - `waiting`: a turn is waiting for a stream permit (`maxConcurrentStreams`).
  * - `streaming`: a turn's provider stream is open.
+ * - `tools`: an agent turn is running the tools its last step called (no
+ *   stream is open; see `Info.runningTools`).
  * - `restarting`: crashed, waiting out the backoff before it runs again.
  * - `stopping`: `stop` was called; finishing the current turn.
  * - `stopped`: ended on request, after an idle exit, or at shutdown.
@@ -51,7 +53,7 @@ export type Restart = "permanent" | "transient" | "temporary"
  * @since 0.1.0
  * @category schemas
  */
-export const Status = Schema.Literal("idle", "waiting", "streaming", "restarting", "stopping", "stopped", "failed")
+export const Status = Schema.Literal("idle", "waiting", "streaming", "tools", "restarting", "stopping", "stopped", "failed")
 
 /**
  * @since 0.1.0

@@ -170,8 +170,8 @@ describe("agent sessions", () => {
             .pipe(Effect.provide(handlers(probe)))
           const fiber = yield* Effect.fork(Stream.runDrain(ref.send("go slow")))
           yield* Deferred.await(probe.started)
-          yield* waitLive(Effect.map(infoOf(supervisor, "c"), (i) => i.runningTools === 1), "the tool is running")
-          expect(yield* infoOf(supervisor, "c")).toMatchObject({ step: 1, runningTools: 1, liveStreams: 0, currentTurn: 1 })
+          yield* waitLive(Effect.map(infoOf(supervisor, "c"), (i) => i.runningTools === 1 && i.liveStreams === 0), "the tool is running")
+          expect(yield* infoOf(supervisor, "c")).toMatchObject({ status: "tools", step: 1, runningTools: 1, liveStreams: 0, currentTurn: 1 })
           yield* Fiber.interrupt(fiber)
           // the caller's finalizer returns once the turn has settled: the handler's finalizer has run
           expect(probe.finalized).toBe(1)

@@ -117,7 +117,7 @@ export interface Running {
 
 /** Everything about a session but its mailbox, in one cell. */
 export interface State {
-  readonly status: "idle" | "waiting" | "streaming" | "restarting" | "stopped" | "failed"
+  readonly status: "idle" | "waiting" | "streaming" | "tools" | "restarting" | "stopped" | "failed"
   /** Termination is complete: the supervisor has forgotten the session and `Terminated` is published. */
   readonly ended: boolean
   /** A fiber is running the session (set when it is started, cleared when it passivates). */
@@ -205,7 +205,8 @@ export const update = (s: SessionImpl, f: (st: State) => State): Effect.Effect<v
 /** A provider stream of the session opens (`1`) or is released (`-1`). */
 export const markLive = (s: SessionImpl, delta: 1 | -1): Effect.Effect<void> =>
   Effect.zipRight(
-    update(s, (st) => ({ ...st, status: delta === 1 ? "streaming" : "idle", live: st.live + delta })),
+    // a step that called tools closes its stream into running them (its Finish set `runningTools` first)
+    update(s, (st) => ({ ...st, status: delta === 1 ? "streaming" : st.runningTools > 0 ? "tools" : "idle", live: st.live + delta })),
     Metric.modify(s.link.metrics.liveStreams, delta)
   )
 

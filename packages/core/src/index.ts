@@ -22,6 +22,13 @@ export * as AgentEvent from "./AgentEvent.js"
 export * as AgentTurn from "./AgentTurn.js"
 
 /**
+ * For decoders: recognise a JSON string inside a known line without parsing the line.
+ *
+ * @since 0.3.0
+ */
+export * as JsonScan from "./JsonScan.js"
+
+/**
  * The one door a provider stream opens through.
  *
  * @since 0.2.0

@@ -8,7 +8,8 @@
  * only for a 2xx); only the body is ours. Each SSE frame becomes exactly the
  * item the SDK's iterator would have yielded (read in `core/streaming.js` of
  * 1.14): `ping` and nameless frames skipped, an `error` frame thrown as the
- * SDK's own `APIError` (so `mapError` is unchanged), others `JSON.parse`d.
+ * SDK's own `APIError` (so `mapError` is unchanged), others `JSON.parse`d —
+ * except a text delta, recognised without parsing (`TextDelta.ts`).
  * Measured on 20,000 deltas (test/bench): the SDK's SSE parser is ~75% of its
  * loop's CPU; the byte path costs ~0.6–0.7× the raw SDK loop.
  *
@@ -18,6 +19,7 @@ import AnthropicSdk from "@anthropic-ai/sdk"
 import type { Decoder, DecoderContext, LlmError, StreamEvent } from "@streamvisor/core"
 import { acquire, Sse } from "@streamvisor/core"
 import type * as Stream from "effect/Stream"
+import { textDeltaOf } from "./TextDelta.js"
 
 /**
  * Where the stream's events are parsed.
@@ -51,7 +53,8 @@ const fromFrames = (decoder: (context: DecoderContext) => Decoder<Event, StreamE
         throw new AnthropicSdk.APIError(undefined, body as object, undefined, undefined as never, type as never)
       }
       if (frame.data === "") return false
-      return step(JSON.parse(frame.data) as Event, emit)
+      const delta = name === "content_block_delta" ? textDeltaOf(frame.data) : undefined
+      return step(delta ?? JSON.parse(frame.data) as Event, emit)
     },
     end: inner.end
   }

@@ -15,7 +15,7 @@
  * @internal
  */
 import type { Decoder, DecoderContext, Redaction } from "@streamvisor/core"
-import { LlmError, StreamEvent } from "@streamvisor/core"
+import { JsonScan, LlmError, StreamEvent } from "@streamvisor/core"
 import * as ChatChunk from "./ChatChunk.js"
 import { fromErrorLine, preview, PROVIDER } from "./Errors.js"
 
@@ -66,26 +66,10 @@ const finishReason = (raw: string | null, madeToolCalls: boolean): StreamEvent.F
   }
 }
 
-const QUOTE = 34
-const BACKSLASH = 92
 const LINE_START = `{"model":"`
 const AFTER_MODEL = `","created_at":"`
 const AFTER_CREATED = `","message":{"role":"assistant","content":"`
 const LINE_END = `"},"done":false}`
-
-/**
- * Where the JSON string that starts at `from` (just after its opening quote)
- * ends: the index of its closing quote, or -1 if it has an escape or a
- * control character, or runs off the line (the line then takes the full path).
- */
-const plainStringEnd = (line: string, from: number): number => {
-  for (let i = from; i < line.length; i++) {
-    const code = line.charCodeAt(i)
-    if (code === QUOTE) return i
-    if (code < 0x20 || code === BACKSLASH) return -1
-  }
-  return -1
-}
 
 /**
  * The content of Ollama's common line — `{"model":"…","created_at":"…",
@@ -104,32 +88,14 @@ const plainStringEnd = (line: string, from: number): number => {
  */
 export const contentOf = (line: string): string | undefined => {
   if (!line.startsWith(LINE_START)) return undefined
-  const modelEnd = plainStringEnd(line, LINE_START.length)
+  const modelEnd = JsonScan.plainStringEnd(line, LINE_START.length)
   if (modelEnd === -1 || !line.startsWith(AFTER_MODEL, modelEnd)) return undefined
-  const createdEnd = plainStringEnd(line, modelEnd + AFTER_MODEL.length)
+  const createdEnd = JsonScan.plainStringEnd(line, modelEnd + AFTER_MODEL.length)
   if (createdEnd === -1 || !line.startsWith(AFTER_CREATED, createdEnd)) return undefined
   const start = createdEnd + AFTER_CREATED.length
-  let escaped = false
-  let end = -1
-  for (let i = start; i < line.length; i++) {
-    const code = line.charCodeAt(i)
-    if (code === QUOTE) {
-      end = i
-      break
-    }
-    if (code < 0x20) return undefined
-    if (code === BACKSLASH) {
-      escaped = true
-      i++
-    }
-  }
+  const end = JsonScan.stringEnd(line, start)
   if (end === -1 || end + LINE_END.length !== line.length || !line.endsWith(LINE_END)) return undefined
-  if (!escaped) return line.slice(start, end)
-  try {
-    return JSON.parse(line.slice(start - 1, end + 1)) as string
-  } catch {
-    return undefined
-  }
+  return JsonScan.stringValue(line, start, end)
 }
 
 /** @internal */

@@ -70,6 +70,21 @@ export interface KeyOptions extends CommonOptions {
 }
 
 /**
+ * An `openai` SDK client, of any major in the peer range (6 or 7), by the
+ * shape the adapter uses: the SDK's classes have private fields, so an
+ * `openai` 7 instance is not an `openai` 6 `OpenAI` to TypeScript even where
+ * it behaves the same (the peer matrix runs the suite on both).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Client {
+  readonly apiKey?: unknown
+  readonly chat: { readonly completions: { readonly create: (body: never, options?: never) => unknown } }
+  readonly responses: { readonly create: (body: never, options?: never) => unknown }
+}
+
+/**
  * Options with a ready-made SDK client (so one connection pool serves every
  * session). Its own key, base URL, retries and fetch options are used as they
  * are: build it with `maxRetries: 0`, or the SDK retries under the `retry`
@@ -79,7 +94,7 @@ export interface KeyOptions extends CommonOptions {
  * @category models
  */
 export interface ClientOptions extends CommonOptions {
-  readonly client: OpenAIClient
+  readonly client: Client
   readonly apiKey?: string | Redacted.Redacted<string> | undefined
   readonly baseURL?: undefined
   readonly organization?: undefined
@@ -138,8 +153,11 @@ export const make = (options: Options): Provider.Provider => {
     options
   )
   const apiKey = AdapterKit.keyOf(PROVIDER, options)
-  let client: OpenAIClient | undefined = options.client
-  const scrub = AdapterKit.makeScrub(apiKey, () => [client?.apiKey], { keepBearer: true })
+  // the same calls on either major (see `Client`)
+  let client = options.client as OpenAIClient | undefined
+  const scrub = AdapterKit.makeScrub(apiKey, () => [typeof client?.apiKey === "string" ? client.apiKey : undefined], {
+    keepBearer: true
+  })
   const classify = mapError(scrub)
   if (client === undefined) {
     try {

@@ -71,9 +71,8 @@ const raw7Client = (format: WireFormat, urls: Urls): Client | string => {
 /** streamvisor's OpenAI adapter over an `openai` 7 client; the other formats as in the main bench. */
 const streamvisor7 = (format: WireFormat, urls: Urls, transport: "bytes" | "sdk"): Provider.Provider | string => {
   if (format !== "openai-chat" && format !== "openai-responses") return "openai only"
-  // openai 7's client, given to an adapter typed against openai 6: the shapes it uses are unchanged.
-  const client = openai7(urls) as unknown as NonNullable<Parameters<typeof OpenAI.make>[0]["client"]>
-  return OpenAI.make({ client, api: format === "openai-chat" ? "chat" : "responses", transport })
+  // openai 7's client as it is: the adapter's `client` option is typed by shape (`OpenAI.Client`)
+  return OpenAI.make({ client: openai7(urls), api: format === "openai-chat" ? "chat" : "responses", transport })
 }
 
 const vercel7Model = (format: WireFormat, urls: Urls): ((model: string) => LanguageModel) | string => {

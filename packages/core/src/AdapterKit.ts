@@ -243,6 +243,33 @@ export const mapError = (
 }
 
 // ---------------------------------------------------------------------------
+// tool-call ids
+// ---------------------------------------------------------------------------
+
+/**
+ * Ids for the tool calls of one stream whose provider names none (Ollama,
+ * Gemini): `call_<n>_<tag>`, the tag random per stream, so the calls of a
+ * whole conversation — many steps, many turns — never share an id (a
+ * history sent to a provider that requires unique ids, after a fallback,
+ * stays valid). Call it once per stream.
+ *
+ * @example
+ * ```ts
+ * import { AdapterKit } from "@streamvisor/core"
+ *
+ * const idOf = AdapterKit.callIds()
+ * idOf(0) // e.g. "call_0_k3f9a2"
+ * ```
+ *
+ * @since 0.3.0
+ * @category tool calls
+ */
+export const callIds = (): ((index: number) => string) => {
+  const tag = Math.random().toString(36).slice(2, 8).padEnd(6, "0")
+  return (index) => `call_${index}_${tag}`
+}
+
+// ---------------------------------------------------------------------------
 // layers
 // ---------------------------------------------------------------------------
 

@@ -54,3 +54,14 @@ describe("AdapterKit.keyOf", () => {
     expect(key !== undefined && Redacted.value(key)).toBe("sk-2")
   })
 })
+
+describe("AdapterKit.callIds", () => {
+  it("numbers a stream's calls under a tag of its own, so a conversation's ids never repeat", () => {
+    const streams = Array.from({ length: 200 }, () => AdapterKit.callIds())
+    const first = streams[0]!
+    expect(first(0)).toMatch(/^call_0_[a-z0-9]{6}$/)
+    expect(first(1)).toBe(first(0).replace(/^call_0_/, "call_1_"))
+    const ids = streams.flatMap((idOf) => [idOf(0), idOf(1)])
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})

@@ -19,6 +19,9 @@ import * as Decoder from "../src/internal/Decoder.js"
 import { fromErrorFrame, mapError, parseProtoDuration, retryDelay } from "../src/internal/Errors.js"
 import { toArgs, toGenerateContentRequest, toResponse } from "../src/internal/Request.js"
 
+/** The ids `AdapterKit.callIds` would make, without the per-stream tag, so expectations can name them. */
+const fixedIds = () => (index: number) => `call_${index}`
+
 const KEY = "sk-SECRET-KEY-1234567890"
 const scrub = Redaction.makeScrub(() => [KEY])
 
@@ -26,7 +29,7 @@ const scrub = Redaction.makeScrub(() => [KEY])
 const decode = (chunks: ReadonlyArray<unknown>, options: { end?: boolean } = {}) => {
   const out: Array<StreamEvent.StreamEvent> = []
   const usage: Array<[number, number]> = []
-  const decoder = Decoder.make(scrub)({
+  const decoder = Decoder.make(scrub, fixedIds)({
     provider: "google",
     model: "test",
     signal: new AbortController().signal,
@@ -145,7 +148,7 @@ describe("decoder over every recorded fixture", () => {
     ])
     // The Start of a streamed call goes out with the chunk that opens it, before its arguments.
     const stepwise: Array<number> = []
-    const decoder = Decoder.make(scrub)({ provider: "google", model: "t", signal: new AbortController().signal, recordUsage: () => {} })
+    const decoder = Decoder.make(scrub, fixedIds)({ provider: "google", model: "t", signal: new AbortController().signal, recordUsage: () => {} })
     for (const c of parsed("vertex-partial-args-multi-call")) {
       let n = 0
       decoder.step(c, () => n++)
@@ -166,7 +169,7 @@ describe("decoder over every recorded fixture", () => {
 
 describe("decoder edge cases", () => {
   it("a stream with no finishReason is Disconnected, never a normal finish", () => {
-    const decoder = Decoder.make(scrub)({ provider: "google", model: "t", signal: new AbortController().signal, recordUsage: () => {} })
+    const decoder = Decoder.make(scrub, fixedIds)({ provider: "google", model: "t", signal: new AbortController().signal, recordUsage: () => {} })
     const out: Array<StreamEvent.StreamEvent> = []
     decoder.step(chunk([{ text: "partial" }]), (e) => out.push(e))
     const error = thrown(() => decoder.end!((e) => out.push(e)))

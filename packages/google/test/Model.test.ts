@@ -155,7 +155,8 @@ for (const [label, make] of adapters) {
         )
         const first = yield* withLedger(h.provider.generate(turn1))
         expect(first.reasoning).toBe("Need the tool.")
-        expect(first.toolCalls).toEqual([{ id: "call_0", name: "weather", arguments: { city: "Paris" }, signature: "SIG-CALL" }])
+        const callId = first.toolCalls[0]?.id ?? ""
+        expect(first.toolCalls).toEqual([{ id: expect.stringMatching(/^call_0_[a-z0-9]{6}$/), name: "weather", arguments: { city: "Paris" }, signature: "SIG-CALL" }])
         expect(first.parts[0]).toEqual({ type: "reasoning", text: "Need the tool.", signature: "SIG-THOUGHT", provider: "google" })
         // Usage detail: thoughts added into output, cached part of input; the ledger has it too.
         expect(first.usage).toEqual({ inputTokens: 20, outputTokens: 12, cachedInputTokens: 12, reasoningTokens: 7 })
@@ -164,7 +165,7 @@ for (const [label, make] of adapters) {
         const history: Array<ChatRequest.Message> = [
           ...turn1.messages,
           ...Provider.toMessages(first),
-          { role: "tool", toolCallId: "call_0", name: "weather", content: "{\"tempC\":21}" }
+          { role: "tool", toolCallId: callId, name: "weather", content: "{\"tempC\":21}" }
         ]
         h.server.enqueue({ ...Script.text(["It is 21°C."]), validate: ["gemini-thought-signature"] })
         const second = yield* withLedger(h.provider.generate({ ...turn1, messages: history }))

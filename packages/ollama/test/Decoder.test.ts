@@ -20,7 +20,11 @@ interface Run {
 
 const decoder = (maxLineBytes = Decoder.DEFAULT_MAX_LINE_BYTES, secret?: string) => {
   const usage: Array<[number, number]> = []
-  const instance = Decoder.make({ maxLineBytes, scrub: Redaction.makeScrub(() => [secret], { keepBearer: true }) })({
+  const instance = Decoder.make({
+    maxLineBytes,
+    scrub: Redaction.makeScrub(() => [secret], { keepBearer: true }),
+    callIds: () => (index) => `call_${index}`
+  })({
     provider: "ollama",
     model: "m",
     signal: new AbortController().signal,

@@ -78,7 +78,7 @@ describe("full read", () => {
     expect(generation).toMatchObject({
       text: "Checking",
       reasoning: "Let me think. Weather.",
-      toolCalls: [{ id: "call_0", name: "get_weather", arguments: { city: "Paris", days: 2 } }],
+      toolCalls: [{ id: expect.stringMatching(/^call_0_[a-z0-9]{6}$/), name: "get_weather", arguments: { city: "Paris", days: 2 } }],
       finish: { reason: "tool_calls", raw: "stop" }
     })
     await settle(server, h)

@@ -17,7 +17,8 @@
  * - `{ functionCall: { name, args } }` → `ToolCallStart`, one
  *   `ToolCallDelta` with `JSON.stringify(args)`, `ToolCallEnd(args)` (`{}`
  *   when absent), the part's `thoughtSignature` as `ToolCallEnd.signature`. Gemini has no call ids: `functionCall.id` is used when
- *   present, otherwise `call_0`, `call_1`… per stream.
+ *   present, otherwise `AdapterKit.callIds`' (`call_0_<tag>`, `call_1_<tag>`…,
+ *   the tag random per stream: unique across a conversation).
  * - Vertex's streamed arguments: `{ name, willContinue: true }` opens a call
  *   (`ToolCallStart` at once), following parts without a `name` carry
  *   `partialArgs: [{ jsonPath, stringValue | numberValue | boolValue |
@@ -59,7 +60,7 @@
  * @internal
  */
 import type { DecoderContext, Redaction } from "@streamvisor/core"
-import { LlmError, StreamEvent } from "@streamvisor/core"
+import { AdapterKit, LlmError, StreamEvent } from "@streamvisor/core"
 import type { Decoder } from "@streamvisor/core"
 import { fromErrorFrame, PROVIDER } from "./Errors.js"
 
@@ -204,8 +205,9 @@ const assign = (root: Record<string, unknown>, path: Array<string | number>, val
 /**
  * @internal
  */
-export const make = (scrub: Redaction.Scrub) =>
+export const make = (scrub: Redaction.Scrub, callIds: () => (index: number) => string = AdapterKit.callIds) =>
 (context: DecoderContext): Decoder<unknown, StreamEvent.StreamEvent> => {
+  const callId = callIds()
   let inputTokens: number | undefined = undefined
   let outputTokens: number | undefined = undefined
   let cachedTokens: number | undefined = undefined
@@ -223,7 +225,7 @@ export const make = (scrub: Redaction.Scrub) =>
   let open: OpenCall | undefined = undefined
 
   const nextId = (fc: RawFunctionCall): string =>
-    typeof fc.id === "string" && fc.id !== "" ? (calls++, fc.id) : `call_${calls++}`
+    typeof fc.id === "string" && fc.id !== "" ? (calls++, fc.id) : callId(calls++)
 
   const close = (call: OpenCall, emit: (event: StreamEvent.StreamEvent) => void): void => {
     emit(StreamEvent.toolCallDelta(call.id, JSON.stringify(call.args)))

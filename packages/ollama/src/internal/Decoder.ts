@@ -15,7 +15,7 @@
  * @internal
  */
 import type { Decoder, DecoderContext, Redaction } from "@streamvisor/core"
-import { JsonScan, LlmError, StreamEvent } from "@streamvisor/core"
+import { AdapterKit, JsonScan, LlmError, StreamEvent } from "@streamvisor/core"
 import * as ChatChunk from "./ChatChunk.js"
 import { fromErrorLine, preview, PROVIDER } from "./Errors.js"
 
@@ -24,6 +24,8 @@ export interface DecoderOptions {
   /** The longest line accepted, in bytes (UTF-8). */
   readonly maxLineBytes: number
   readonly scrub: Redaction.Scrub
+  /** Ids for calls the server names none (default `AdapterKit.callIds`: unique across a conversation). */
+  readonly callIds?: (() => (index: number) => string) | undefined
 }
 
 /** The default bound on one NDJSON line: 1 MiB. @internal */
@@ -113,11 +115,13 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
   private inputTokens: number | undefined = undefined
   private outputTokens: number | undefined = undefined
   private raw: string | null = null
+  private readonly callId: (index: number) => string
 
   constructor(
     private readonly context: DecoderContext,
     private readonly options: DecoderOptions
   ) {
+    this.callId = (options.callIds ?? AdapterKit.callIds)()
     // Each UTF-16 unit is at most 3 bytes of UTF-8.
     this.safeLength = Math.floor(options.maxLineBytes / 3)
   }
@@ -278,7 +282,7 @@ export class OllamaDecoder implements Decoder<Uint8Array, StreamEvent.StreamEven
     // Ollama sends no id; a newer server or a proxy may.
     const given = call.id
     if (given !== undefined && given !== null && typeof given !== "string") throw this.invalid(line)
-    const id = typeof given === "string" && given.length > 0 ? given : `call_${this.toolCalls}`
+    const id = typeof given === "string" && given.length > 0 ? given : this.callId(this.toolCalls)
     this.toolCalls++
     emit(StreamEvent.toolCallStart(id, name))
     emit(StreamEvent.toolCallDelta(id, text))

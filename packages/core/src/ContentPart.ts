@@ -92,7 +92,9 @@ export const ReasoningPart = Schema.Struct({
 
 /**
  * A tool call the assistant made. `signature` is an opaque token the provider
- * attached to the call (Gemini's thought signature), sent back with it.
+ * attached to the call (Gemini's thought signature, an OpenAI Responses item
+ * id), sent back with it; `provider` names who made it, so another provider
+ * is never sent a signature that means nothing to it (after a fallback).
  *
  * @since 0.2.0
  * @category parts
@@ -102,7 +104,8 @@ export const ToolCallPart = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   arguments: Schema.Unknown,
-  signature: Schema.optional(Schema.String)
+  signature: Schema.optional(Schema.String),
+  provider: Schema.optional(Schema.String)
 }).annotations({ identifier: "ToolCallPart" })
 
 /**

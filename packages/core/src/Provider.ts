@@ -63,6 +63,7 @@ export interface Generation {
     readonly name: string
     readonly arguments: unknown
     readonly signature?: string | undefined
+    readonly provider?: string | undefined
   }>
   readonly usage: Usage | undefined
   readonly finish: StreamEvent.Finish

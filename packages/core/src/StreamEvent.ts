@@ -69,7 +69,9 @@ export const ToolCallEnd = Schema.TaggedStruct("ToolCallEnd", {
   name: Schema.String,
   arguments: Schema.Unknown,
   /** An opaque token the provider attached to the call (Gemini's thought signature), absent otherwise. */
-  signature: Schema.optional(Schema.String)
+  signature: Schema.optional(Schema.String),
+  /** The provider the `signature` belongs to (set with it). */
+  provider: Schema.optional(Schema.String)
 })
 
 /**
@@ -248,10 +250,12 @@ export const toolCallDelta = (id: string, argumentsDelta: string): ToolCallDelta
  * @since 0.1.0
  * @category constructors
  */
-export const toolCallEnd = (id: string, name: string, args: unknown, signature?: string): ToolCallEnd =>
+export const toolCallEnd = (id: string, name: string, args: unknown, signature?: string, provider?: string): ToolCallEnd =>
   signature === undefined
     ? { _tag: "ToolCallEnd", id, name, arguments: args }
-    : { _tag: "ToolCallEnd", id, name, arguments: args, signature }
+    : provider === undefined
+    ? { _tag: "ToolCallEnd", id, name, arguments: args, signature }
+    : { _tag: "ToolCallEnd", id, name, arguments: args, signature, provider }
 
 /**
  * @since 0.2.0

@@ -122,7 +122,7 @@ describe("decoder over every recorded fixture", () => {
     expect(out).toEqual([
       StreamEvent.toolCallStart("call_0", "weather"),
       StreamEvent.toolCallDelta("call_0", "{\"location\":\"San Francisco\"}"),
-      StreamEvent.toolCallEnd("call_0", "weather", { location: "San Francisco" }, SIGNATURE),
+      StreamEvent.toolCallEnd("call_0", "weather", { location: "San Francisco" }, SIGNATURE, "google"),
       StreamEvent.usage(29, 60, { reasoningTokens: 45 }),
       StreamEvent.finish("tool_calls", "STOP")
     ])
@@ -135,7 +135,7 @@ describe("decoder over every recorded fixture", () => {
     expect(calls).toEqual([
       StreamEvent.toolCallStart("call_0", "read_theme"),
       StreamEvent.toolCallDelta("call_0", "{}"),
-      StreamEvent.toolCallEnd("call_0", "read_theme", {}, SIGNATURE),
+      StreamEvent.toolCallEnd("call_0", "read_theme", {}, SIGNATURE, "google"),
       StreamEvent.toolCallStart("call_1", "read_screen"),
       StreamEvent.toolCallDelta("call_1", "{\"id\":\"A\"}"),
       StreamEvent.toolCallEnd("call_1", "read_screen", { id: "A" }),

@@ -156,7 +156,7 @@ for (const [label, make] of adapters) {
         const first = yield* withLedger(h.provider.generate(turn1))
         expect(first.reasoning).toBe("Need the tool.")
         const callId = first.toolCalls[0]?.id ?? ""
-        expect(first.toolCalls).toEqual([{ id: expect.stringMatching(/^call_0_[a-z0-9]{6}$/), name: "weather", arguments: { city: "Paris" }, signature: "SIG-CALL" }])
+        expect(first.toolCalls).toEqual([{ id: expect.stringMatching(/^call_0_[a-z0-9]{6}$/), name: "weather", arguments: { city: "Paris" }, signature: "SIG-CALL", provider: "google" }])
         expect(first.parts[0]).toEqual({ type: "reasoning", text: "Need the tool.", signature: "SIG-THOUGHT", provider: "google" })
         // Usage detail: thoughts added into output, cached part of input; the ledger has it too.
         expect(first.usage).toEqual({ inputTokens: 20, outputTokens: 12, cachedInputTokens: 12, reasoningTokens: 7 })
@@ -215,6 +215,30 @@ for (const [label, make] of adapters) {
         expect((h.server.lastRequest?.body as { contents: Array<unknown> }).contents[1]).toEqual({
           role: "model",
           parts: [{ text: "Hello" }, { text: "", thoughtSignature: "BARE" }]
+        })
+      }))
+
+    it.live("a tool call's signature from another provider (an OpenAI item id) is not sent as a thoughtSignature", () =>
+      Effect.gen(function*() {
+        h.server.setScript(Script.text(["ok"]))
+        yield* withLedger(h.provider.generate({
+          model: "gemini-3-pro-preview",
+          messages: [
+            { role: "user", content: "Screenshot?" },
+            {
+              role: "assistant",
+              content: [
+                { type: "tool-call", id: "c1", name: "shot", arguments: {}, signature: "fc_123", provider: "openai" },
+                { type: "tool-call", id: "c2", name: "shot", arguments: {}, signature: "SIG", provider: "google" }
+              ]
+            },
+            { role: "tool", toolCallId: "c1", name: "shot", content: "{\"ok\":true}" },
+            { role: "tool", toolCallId: "c2", name: "shot", content: "{\"ok\":true}" }
+          ]
+        }))
+        expect((h.server.lastRequest?.body as { contents: Array<unknown> }).contents[1]).toEqual({
+          role: "model",
+          parts: [{ functionCall: { name: "shot", args: {} } }, { functionCall: { name: "shot", args: {} }, thoughtSignature: "SIG" }]
         })
       }))
 

@@ -175,6 +175,33 @@ const cases: ReadonlyArray<{
     absent: ["prompt_cache_key"]
   },
   {
+    name: "history: a tool call's fc_ signature goes back as its id only when it is OpenAI's",
+    request: base({
+      messages: [
+        { role: "user", content: "Q" },
+        {
+          role: "assistant",
+          content: [
+            { type: "tool-call", id: "call_1", name: "get_weather", arguments: {}, signature: "fc_1", provider: "openai" },
+            { type: "tool-call", id: "call_2", name: "get_weather", arguments: {}, signature: "fc_2", provider: "google" }
+          ]
+        },
+        { role: "tool", toolCallId: "call_1", name: "get_weather", content: "ok" },
+        { role: "tool", toolCallId: "call_2", name: "get_weather", content: "ok" }
+      ],
+      tools: [weather]
+    }),
+    body: {
+      input: [
+        { role: "user", content: "Q" },
+        { type: "function_call", id: "fc_1", call_id: "call_1", name: "get_weather", arguments: "{}" },
+        { type: "function_call", call_id: "call_2", name: "get_weather", arguments: "{}" },
+        { type: "function_call_output", call_id: "call_1", output: "ok" },
+        { type: "function_call_output", call_id: "call_2", output: "ok" }
+      ]
+    }
+  },
+  {
     name: "history: another provider's reasoning and reasoning without an id are left out",
     request: base({
       messages: [

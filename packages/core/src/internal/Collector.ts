@@ -73,7 +73,9 @@ export class Collector {
         case "ToolCallEnd": {
           const call = event.signature === undefined
             ? { id: event.id, name: event.name, arguments: event.arguments }
-            : { id: event.id, name: event.name, arguments: event.arguments, signature: event.signature }
+            : event.provider === undefined
+            ? { id: event.id, name: event.name, arguments: event.arguments, signature: event.signature }
+            : { id: event.id, name: event.name, arguments: event.arguments, signature: event.signature, provider: event.provider }
           this.toolCalls.push(call)
           this.marks.push({ kind: "tool-call", index: this.toolCalls.length - 1 })
           this.open = undefined

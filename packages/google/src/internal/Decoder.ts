@@ -229,7 +229,7 @@ export const make = (scrub: Redaction.Scrub, callIds: () => (index: number) => s
 
   const close = (call: OpenCall, emit: (event: StreamEvent.StreamEvent) => void): void => {
     emit(StreamEvent.toolCallDelta(call.id, JSON.stringify(call.args)))
-    emit(StreamEvent.toolCallEnd(call.id, call.name, call.args, call.signature))
+    emit(StreamEvent.toolCallEnd(call.id, call.name, call.args, call.signature, PROVIDER))
   }
 
   const applyPartial = (call: OpenCall, partial: unknown): void => {

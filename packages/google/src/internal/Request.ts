@@ -16,8 +16,9 @@
  *   thoughtSignature? }`; a reasoning part without text (a signature that came
  *   on its own, or on an empty text part) → `{ text: "", thoughtSignature }`;
  *   a tool call → `{ functionCall: { name, args }, thoughtSignature? }`.
- *   Reasoning another provider made is left out (its signature means nothing
- *   here). An assistant turn with no parts is left out (Gemini refuses them).
+ *   Reasoning another provider made is left out, and so is a tool call's
+ *   signature another provider made (an OpenAI item id): it means nothing
+ *   here. An assistant turn with no parts is left out (Gemini refuses them).
  * - tool results → `{ functionResponse: { name, response, parts? } }`; a run
  *   of consecutive results is one `role: "user"` content (one response part per
  *   call of the preceding model turn). `response` is the text parsed as JSON
@@ -226,7 +227,12 @@ const modelParts = (message: ChatRequest.AssistantMessage): Array<Part> => {
       }
       case "tool-call": {
         const functionCall = { name: part.name, args: toArgs(part.arguments) }
-        parts.push(part.signature === undefined ? { functionCall } : { functionCall, thoughtSignature: part.signature })
+        // a signature another provider made (an OpenAI item id…) means nothing here
+        parts.push(
+          part.signature === undefined || (part.provider !== undefined && part.provider !== PROVIDER)
+            ? { functionCall }
+            : { functionCall, thoughtSignature: part.signature }
+        )
         break
       }
     }

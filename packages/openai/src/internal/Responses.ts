@@ -133,7 +133,7 @@ export const decoder = (scrub: Redaction.Scrub) => (context: DecoderContext) => 
 
   const endCall = (call: Call, finalArgs: unknown, emit: (event: StreamEvent.StreamEvent) => void) => {
     const text = typeof finalArgs === "string" ? finalArgs : call.args
-    emit(StreamEvent.toolCallEnd(call.id, call.name, parseArguments(call.id, call.name, text, status), call.itemId))
+    emit(StreamEvent.toolCallEnd(call.id, call.name, parseArguments(call.id, call.name, text, status), call.itemId, PROVIDER))
   }
 
   return {

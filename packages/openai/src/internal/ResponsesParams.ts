@@ -158,7 +158,9 @@ const assistantItems = (message: ChatRequest.AssistantMessage, input: Array<Inpu
           call_id: part.id,
           name: part.name,
           arguments: argumentsText(part.arguments),
-          ...(part.signature !== undefined && part.signature.startsWith("fc_") ? { id: part.signature } : {})
+          ...(part.signature !== undefined && (part.provider === undefined || part.provider === PROVIDER) && part.signature.startsWith("fc_")
+            ? { id: part.signature }
+            : {})
         })
         break
     }
